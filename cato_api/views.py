@@ -1,0 +1,58 @@
+"""CATO REST endpoints (api.md, CATO)."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marcus_site.openapi import READ_ERRORS, error_responses
+from telemetry.selectors import journey_metrics
+from telemetry.serializers import JourneyMetricsQuerySerializer
+
+TAGS = ["CATO"]
+
+JourneyMetricsResponse = inline_serializer(
+    "JourneyMetricsResponse",
+    {
+        "success": serializers.BooleanField(),
+        "metrics": inline_serializer(
+            "JourneyMetrics",
+            {
+                "total_milestones": serializers.IntegerField(),
+                "completed": serializers.IntegerField(),
+                "failed": serializers.IntegerField(),
+                "in_progress": serializers.IntegerField(),
+                "completion_rate": serializers.FloatField(),
+                "avg_duration_seconds": serializers.FloatField(),
+                "milestone_type": serializers.CharField(allow_null=True),
+            },
+        ),
+        "period_hours": serializers.IntegerField(),
+        "timestamp": serializers.DateTimeField(),
+    },
+)
+
+
+class JourneyMetricsView(APIView):
+    @extend_schema(
+        summary="Journey metrics: counts, completion rate and mean duration in a window",
+        parameters=[JourneyMetricsQuerySerializer],
+        responses={200: JourneyMetricsResponse, **error_responses(*READ_ERRORS)},
+        tags=TAGS,
+    )
+    def get(self, request):
+        query = JourneyMetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hours = query.validated_data["hours"]
+        metrics = journey_metrics(
+            hours=hours, milestone_type=query.validated_data.get("milestone_type")
+        )
+        return Response(
+            {
+                "success": True,
+                "metrics": metrics,
+                "period_hours": hours,
+                "timestamp": serializers.DateTimeField().to_representation(timezone.now()),
+            }
+        )
