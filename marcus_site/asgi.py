@@ -4,21 +4,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marcus_site.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
-# Loads the settings and the app registry; must run before any consumer is imported.
-django_asgi_application = get_asgi_application()
+# What get_asgi_application() does first: load settings and apps, before any consumer import.
+django.setup(set_prefix=False)
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
-
-from marcus_site.routing import websocket_application  # noqa: E402
 from marcus_site.startup import require_production_secret_key  # noqa: E402
 
 require_production_secret_key()
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_application,
-        "websocket": websocket_application,
-    }
-)
+from marcus_site.routing import build_application  # noqa: E402
+
+application = build_application()

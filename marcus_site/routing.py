@@ -1,10 +1,21 @@
-"""Websocket routes of every app, behind the origin check of api.md."""
+"""The ASGI application: Django for HTTP, the apps' websocket routes behind the origin check."""
 
 from channels.auth import AuthMiddlewareStack
-from channels.routing import URLRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
 
+from marcus_site.asgi_handler import SingleHopASGIHandler
 from marcus_site.websocket_origin import OriginValidator
 
-websocket_urlpatterns: list = []
 
-websocket_application = OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+def websocket_urlpatterns() -> list:
+    return []
+
+
+def build_application() -> ProtocolTypeRouter:
+    """Needs the app registry loaded (django.setup()), since it imports the consumers."""
+    return ProtocolTypeRouter(
+        {
+            "http": SingleHopASGIHandler(),
+            "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
+        }
+    )

@@ -19,12 +19,17 @@ ensure_venv() {
         echo "Creating the virtualenv in .venv ..."
         "$python" -m venv .venv
     fi
-    local stamp
-    stamp=".venv/.installed-$(cat requirements*.txt "$requirements" | sha256sum | cut -c1-16)-$(basename "$requirements")"
+    # A stamp per requirements file and content, so that later runs skip pip entirely.
+    local version stamp
+    version=$(cat requirements*.txt | sha256sum | cut -c1-16)
+    stamp=".venv/.installed-$version-$(basename "$requirements")"
     if [ ! -f "$stamp" ]; then
         echo "Installing $requirements into .venv ..."
         .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
         .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
         touch "$stamp"
+        # The test requirements include the server's.
+        [ "$(basename "$requirements")" != requirements-dev.txt ] ||
+            touch ".venv/.installed-$version-requirements.txt"
     fi
 }

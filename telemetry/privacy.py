@@ -12,7 +12,6 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 # Kind labels. They appear in API error messages, so they are part of the interface.
 EMAIL = "email address"
@@ -60,8 +59,8 @@ SENSITIVE_KEY_TERMS: tuple[tuple[str, ...], ...] = tuple(
 )
 SENSITIVE_KEY_QUALIFIERS = frozenset("value hash raw plain b64 base64 str string text".split())
 
-# Nothing shorter can hold a finding (the shortest is "~ab/", a home directory).
-_MIN_LEN = 4
+# Nothing shorter can hold a finding (the shortest is "::1").
+_MIN_LEN = 3
 
 _Span = tuple[int, int]
 _Check = Callable[[re.Match[str]], _Span | None]
@@ -69,8 +68,10 @@ _Check = Callable[[re.Match[str]], _Span | None]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kind: str
-    path: str
+    """One kind of personal data at one place; holds no part of the value itself."""
+
+    kind: str  # a label above
+    path: str  # e.g. "errors[0].contexts[2]", "feature_usage.<email address>", "$"
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.path}"
@@ -115,9 +116,7 @@ def _user_path(m: re.Match[str]) -> _Span | None:
 
 
 def _ipv4(m: re.Match[str]) -> _Span | None:
-    if all(int(octet) <= 255 for octet in m.group().split(".")):
-        return m.span()
-    return None
+    return m.span() if all(int(octet) <= 255 for octet in m.group().split(".")) else None
 
 
 def _ipv6(m: re.Match[str]) -> _Span | None:
@@ -232,8 +231,10 @@ def _has_digit(m: re.Match[str]) -> _Span | None:
 _RULES: tuple[tuple[str, str, _Check], ...] = (
     (
         PRIVATE_KEY,
+        # The body never holds "--", so a block without END stops at the next header
+        # instead of every header scanning to the end of the text.
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?",
+        r"(?:(?:[^-]|-(?!-))*-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?",
         _whole,
     ),
     (URL_PASSWORD, r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://([^\s/@:]*:[^\s/@]+)@", _group1),
@@ -290,16 +291,43 @@ _RULES: tuple[tuple[str, str, _Check], ...] = (
 )
 
 _COMPILED: tuple[tuple[str, re.Pattern[str], _Check], ...] = tuple(
-    (kind, re.compile(pattern, re.DOTALL), check) for kind, pattern, check in _RULES
+    (kind, re.compile(pattern), check) for kind, pattern, check in _RULES
 )
-# First pass: one search over the union. Most strings have no candidate at all.
-_ANY_CANDIDATE = re.compile("|".join(f"(?:{p})" for _, p, _ in _RULES), re.DOTALL)
+# First pass, run on every string: one search for a clue that some rule above could match.
+# It starts with a character class so that the regex engine skips, in C, to the next
+# character that can begin a clue, then dispatches on that character. Each branch is a
+# necessary condition of a rule, so nothing is missed (the test corpus holds every kind).
+# This is several times faster than searching the union of the rules, which cannot skip.
+_CLUE = re.compile(
+    r"""
+    [-@~:/_.\dABb]
+    (?:
+        (?<=\d)(?:
+            (?=\d{12}|\d{3}[\ -]\d{4}[\ -]\d|\d{3}[\ -]\d{6}[\ -]\d)   # card
+          | (?<=[A-Z]{2}\d)(?=\d))                                     # IBAN
+      | (?<=\.)(?:(?<=\d\.)(?=\d{1,3}\.\d{1,3}\.\d) | (?=eyJ))           # IPv4, JWT
+      | (?<=-)(?:
+            (?=----BEGIN\ ) | (?<=\d{3}-)(?=\d\d-\d{4})                   # private key, SSN
+          | (?<=\bsk-) | (?<=\bglpat-) | (?<=\bxox[baprs]-))
+      | (?<=_)(?:(?<=\b[sr]k_) | (?<=\bgh[pousr]_) | (?<=\bgithub_) | (?<=\bhf_) | (?<=\bnpm_))
+      | (?<=:)(?:
+            (?=:|(?:[0-9A-Fa-f]{0,4}:){5})                              # IPv6: "::" or 7 colons
+          | (?<=[A-Za-z]:)(?=(?:\\{1,2}|/)(?i:users)))                   # C:\Users
+      | (?<=/)(?=home/|Users/|mnt/)
+      | (?<=[^\s/@]@)                                                   # email, URL password
+      | (?<=~)(?=[A-Za-z_])
+      | (?<=A)(?=KIA|SIA|Iza)                                           # AWS, Google keys
+      | (?<=[Bb])(?=(?i:earer)\s)
+    )
+    """,
+    re.VERBOSE,
+)
 _PRECEDENCE = {kind: i for i, kind in enumerate(PLACEHOLDERS)}
 
 
 def _findings(text: str) -> list[tuple[int, int, str]]:
     """Validated, non-overlapping (start, end, kind) in text order."""
-    if len(text) < _MIN_LEN or not _ANY_CANDIDATE.search(text):
+    if len(text) < _MIN_LEN or not _CLUE.search(text):
         return []
     found = []
     for kind, regex, check in _COMPILED:
@@ -319,7 +347,8 @@ def _findings(text: str) -> list[tuple[int, int, str]]:
 
 def detect(text: str) -> list[str]:
     """Labels of the kinds found in text, in order of first appearance, no duplicates."""
-    return list(dict.fromkeys(kind for _, _, kind in _findings(text)))
+    found = _findings(text)
+    return list(dict.fromkeys(kind for _, _, kind in found)) if found else []
 
 
 def contains_personal_data(text: str) -> bool:
@@ -336,7 +365,7 @@ def sanitize(text: str) -> str:
     return "".join(parts) + text[pos:] if parts else text
 
 
-_KEY_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_KEY_PARTS = re.compile(r"[A-Z]+(?![a-z])\d*|[A-Z]?[a-z]+\d*|\d+")
 _TERMS_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
 for _term in SENSITIVE_KEY_TERMS:
     _TERMS_BY_LAST.setdefault(_term[-1], []).append(_term)
@@ -346,12 +375,12 @@ def _ends_with_term(parts: list[str]) -> bool:
     return any(tuple(parts[-len(term) :]) == term for term in _TERMS_BY_LAST.get(parts[-1], ()))
 
 
-@lru_cache(maxsize=4096)  # the same few key names recur in every batch
 def is_sensitive_key(name: str) -> bool:
     """True when the key NAME announces a secret or personal value (see docs/privacy.md)."""
+    # Numbers do not change the meaning ("password2", "token_1"), except in "b64", "base64".
     parts = [p.lower() for p in _KEY_PARTS.findall(name)]
-    while parts and parts[-1].isdigit():  # "password2"
-        parts.pop()
+    parts = [p if p in SENSITIVE_KEY_QUALIFIERS else p.rstrip("0123456789") for p in parts]
+    parts = [p for p in parts if p]
     if not parts:
         return False
     if _ends_with_term(parts):
@@ -368,13 +397,38 @@ def _scalar_text(value: object) -> str | None:
     return str(value)  # int (a card number sent as a number) or an unexpected type
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+_CONTAINERS = (dict, list, tuple)  # a tuple: faster in isinstance than dict | list | tuple
+
+
+def _leaf_kinds(value: object) -> list[str]:
+    text = _scalar_text(value)
+    return detect(text) if text is not None else []
+
+
+# The same few key names recur in every batch: remember the verdict for names that hold
+# no personal data (and only those, so no personal data is kept in memory).
+_CLEAN_KEYS: dict[str, bool] = {}
+_CLEAN_KEYS_MAX = 4096
+
+
+def _judge_key(key: object) -> tuple[list[str], bool]:
+    """(kinds of personal data in the key, whether it is a sensitive field name)."""
+    if isinstance(key, str) and key in _CLEAN_KEYS:
+        return [], _CLEAN_KEYS[key]
+    kinds = _leaf_kinds(key)
+    if kinds or not isinstance(key, str):
+        return kinds, False
+    if len(_CLEAN_KEYS) >= _CLEAN_KEYS_MAX:
+        _CLEAN_KEYS.clear()
+    sensitive = _CLEAN_KEYS[key] = is_sensitive_key(key)
+    return [], sensitive
 
 
 def scan(payload: object, path: str = "") -> Iterator[Finding]:
     """Every finding in payload (keys and values, any depth), in document order."""
-    # Explicit stack rather than recursion: deeply nested input must not blow the stack.
+    # An explicit stack rather than recursion, so deeply nested input cannot exhaust the
+    # call stack. Leaves are checked as soon as their container is reached; only
+    # containers go back on the stack, behind the findings that precede them.
     stack: list[Finding | tuple[object, str]] = [(payload, path)]
     while stack:
         item = stack.pop()
@@ -382,24 +436,31 @@ def scan(payload: object, path: str = "") -> Iterator[Finding]:
             yield item
             continue
         value, where = item
+        pending: list[Finding | tuple[object, str]] = []
         if isinstance(value, dict):
-            pending: list[Finding | tuple[object, str]] = []
             for key, child in value.items():
-                key_text = _scalar_text(key)
-                kinds = detect(key_text) if key_text is not None else []
-                child_path = _join(where, f"<{kinds[0]}>" if kinds else str(key))
-                pending += [Finding(kind, child_path) for kind in kinds]
-                if isinstance(key, str) and is_sensitive_key(key):
+                kinds, sensitive = _judge_key(key)
+                nested = isinstance(child, _CONTAINERS)
+                child_kinds = [] if nested else _leaf_kinds(child)
+                if not (kinds or sensitive or nested or child_kinds):
+                    continue  # the common case: build no path
+                name = f"<{kinds[0]}>" if kinds else str(key)
+                child_path = f"{where}.{name}" if where else name
+                pending.extend(Finding(kind, child_path) for kind in kinds)
+                if sensitive:
                     pending.append(Finding(SENSITIVE_KEY, child_path))
-                pending.append((child, child_path))
-            stack.extend(reversed(pending))
+                if nested:
+                    pending.append((child, child_path))
+                pending.extend(Finding(kind, child_path) for kind in child_kinds)
         elif isinstance(value, list | tuple):
-            stack.extend((child, f"{where}[{i}]") for i, child in reversed(list(enumerate(value))))
+            for i, child in enumerate(value):
+                if isinstance(child, _CONTAINERS):
+                    pending.append((child, f"{where}[{i}]"))
+                else:
+                    pending.extend(Finding(kind, f"{where}[{i}]") for kind in _leaf_kinds(child))
         else:
-            text = _scalar_text(value)
-            if text is not None:
-                for kind in detect(text):
-                    yield Finding(kind, where or "$")
+            pending.extend(Finding(kind, where or "$") for kind in _leaf_kinds(value))
+        stack.extend(reversed(pending))
 
 
 def first_finding(payload: object) -> Finding | None:
@@ -423,14 +484,12 @@ def sanitize_payload(payload: object) -> object:
     replaced by their placeholder (if two keys collapse into one, the later one wins).
     """
     if isinstance(payload, dict):
-        return {
-            _sanitize_leaf(key): (
-                REDACTED
-                if isinstance(key, str) and is_sensitive_key(key)
-                else sanitize_payload(child)
-            )
-            for key, child in payload.items()
-        }
+        clean = {}
+        for key, child in payload.items():
+            kinds, sensitive = _judge_key(key)
+            new_key = sanitize(key) if kinds and isinstance(key, str) else _sanitize_leaf(key)
+            clean[new_key] = REDACTED if sensitive else sanitize_payload(child)
+        return clean
     if isinstance(payload, list | tuple):
         items = [sanitize_payload(child) for child in payload]
         return items if isinstance(payload, list) else tuple(items)

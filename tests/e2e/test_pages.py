@@ -1,0 +1,70 @@
+"""The pages, in a real browser against a real Daphne with DEBUG off: they look right, work
+offline and load nothing from another host."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.server import manage, running_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+PASSWORD = "a-long-test-password-1"
+
+
+def foreign_requests(page, server_url: str) -> list[str]:
+    own = urlsplit(server_url).netloc
+    seen: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            seen.append(request.url) if urlsplit(request.url).netloc not in (own, "") else None
+        ),
+    )
+    return seen
+
+
+def test_admin_is_styled_and_lists_milestones(tmp_path, page):
+    with running_server(tmp_path, DEBUG="false") as server:
+        environment = {**server.environment, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
+        manage(
+            environment,
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.invalid",
+        )
+        foreign = foreign_requests(page, server.url)
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+
+        page.goto(f"{server.url}/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#site-name")
+        # The admin's own stylesheet was served (WhiteNoise) and applied.
+        header_colour = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
+        assert header_colour not in ("rgba(0, 0, 0, 0)", "transparent")
+        assert page.locator("text=Milestones").count() >= 1
+        assert page.locator("text=API keys").count() >= 1
+
+        page.goto(f"{server.url}/admin/telemetry/milestone/")
+        page.wait_for_selector("#changelist")
+        assert failed == []
+        assert foreign == []
+        page.screenshot(path=str(tmp_path / "admin.png"))
+
+
+def test_api_docs_page_renders_every_route_offline(tmp_path, page):
+    with running_server(tmp_path, DEBUG="false") as server:
+        foreign = foreign_requests(page, server.url)
+        page.goto(f"{server.url}/api/docs/")
+        page.wait_for_selector(".opblock", timeout=20_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        flat = " ".join(paths).replace("\u200b", "")
+        for route in ("/health", "/api/telemetry/milestones/", "/api/cato/metrics/journey"):
+            assert route in flat
+        assert foreign == []

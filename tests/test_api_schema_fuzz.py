@@ -1,0 +1,43 @@
+"""A bounded schemathesis run over every route of the OpenAPI schema, with an API key.
+
+It finds no 5xx, and every response (status, content type, body) fits the schema.
+"""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from marcus_site.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# Valid and invalid inputs alike: bad input must get a documented 4xx, never a 5xx.
+schema.config.generation.update(modes=list(schemathesis.GenerationMode), database="none")
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+def test_api_conforms_to_its_schema(case, api_key):
+    case.call_and_validate(headers={"Authorization": f"Bearer {api_key}"}, checks=CHECKS)
