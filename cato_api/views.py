@@ -7,6 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marcus_site.openapi import READ_ERRORS, error_responses
+from marcus_site.timestamps import iso_utc
+from research.models import CoordinationType, ResearchEventType
+from research.selectors import research_metrics
+from research.serializers import ResearchMetricsQuerySerializer
 from telemetry.selectors import journey_metrics
 from telemetry.serializers import JourneyMetricsQuerySerializer
 
@@ -53,6 +57,67 @@ class JourneyMetricsView(APIView):
                 "success": True,
                 "metrics": metrics,
                 "period_hours": hours,
-                "timestamp": serializers.DateTimeField().to_representation(timezone.now()),
+                "timestamp": iso_utc(timezone.now()),
+            }
+        )
+
+
+def _counts(name: str, keys) -> serializers.Serializer:
+    return inline_serializer(name, {key: serializers.IntegerField() for key in keys})
+
+
+ResearchMetricsResponse = inline_serializer(
+    "ResearchMetricsResponse",
+    {
+        "success": serializers.BooleanField(),
+        "metrics": inline_serializer(
+            "ResearchMetrics",
+            {
+                "total_events": serializers.IntegerField(),
+                "event_types": _counts("ResearchEventTypeCounts", ResearchEventType.values),
+                "coordination_patterns": _counts("CoordinationPatterns", CoordinationType.values),
+                "decision_quality": _counts(
+                    "DecisionQuality",
+                    ["high_confidence", "medium_confidence", "low_confidence"],
+                ),
+                "performance": inline_serializer(
+                    "ResearchPerformance",
+                    {
+                        "avg_task_completion_time": serializers.FloatField(),
+                        "throughput": serializers.IntegerField(),
+                    },
+                ),
+            },
+        ),
+        "event_count": serializers.IntegerField(),
+        "period_hours": serializers.IntegerField(),
+        "timestamp": serializers.DateTimeField(),
+    },
+)
+
+
+class ResearchMetricsView(APIView):
+    @extend_schema(
+        summary="Research metrics: events by type, coordination, decision quality, performance",
+        parameters=[ResearchMetricsQuerySerializer],
+        responses={200: ResearchMetricsResponse, **error_responses(*READ_ERRORS)},
+        tags=TAGS,
+    )
+    def get(self, request):
+        query = ResearchMetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hours = query.validated_data["hours"]
+        metrics = research_metrics(
+            hours=hours,
+            event_type=query.validated_data.get("event_type"),
+            agent_id=query.validated_data.get("agent_id"),
+        )
+        return Response(
+            {
+                "success": True,
+                "metrics": metrics,
+                "event_count": metrics["total_events"],
+                "period_hours": hours,
+                "timestamp": iso_utc(timezone.now()),
             }
         )

@@ -18,11 +18,30 @@ import asyncio
 import contextlib
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import FileResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase, JsonResponse
 from django.urls import set_script_prefix
+
+
+def _declared_length(scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _too_large() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return JsonResponse(
+        {"detail": f"The request body is larger than the server's limit of {limit} bytes."},
+        status=413,
+    )
 
 
 class SingleHopASGIHandler(ASGIHandler):
@@ -35,6 +54,10 @@ class SingleHopASGIHandler(ASGIHandler):
         await self.handle(scope, receive, send)
 
     async def handle(self, scope, receive, send) -> None:
+        if _declared_length(scope) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            # Refused before a byte of the body is read or buffered.
+            await self.send_response(_too_large(), send)
+            return
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:

@@ -5,6 +5,7 @@ folder and the in-memory channel layer. ``DATABASE_URL`` and ``REDIS_URL`` switc
 the Redis channel layer. ``docs/deployment.md`` lists every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -109,6 +110,10 @@ def _database_from_environment() -> dict:
                 "timeout": 20,
             }
         )
+        # A file, as in production: WAL and the busy timeout behave as they will when served
+        # (an in-memory test database fails concurrent writers at once instead of waiting).
+        test_file = DATA_DIR / f"test_marcus_{os.getpid()}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
     return database
 
 
@@ -180,11 +185,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api_keys.permissions.ApiAccess"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["marcus_site.json_api.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["marcus_site.json_api.OrjsonParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marcus_site.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # ?format= is the research export's own parameter, not DRF's content negotiation.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_THROTTLE_RATES": {
         "telemetry_batch": env.str("MARCUS_TELEMETRY_RATE_LIMIT", default="60/minute"),
     },

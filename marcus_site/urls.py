@@ -7,6 +7,7 @@ from marcus_site.health import HealthView
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
     path("api/telemetry/", include("telemetry.urls")),
+    path("api/research/", include("research.urls")),
     path("api/cato/", include("cato_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

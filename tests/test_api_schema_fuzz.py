@@ -5,6 +5,8 @@ It finds no 5xx, and every response (status, content type, body) fits the schema
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -27,7 +29,19 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def keep_test_connection():
+    """As Django's test client does: requests must not close the test's database connection
+    (it holds the test transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("keep_test_connection")
 @schema.parametrize()
 @settings(
     max_examples=30,

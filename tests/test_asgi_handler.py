@@ -3,48 +3,20 @@
 import json
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.http import StreamingHttpResponse
 from django.test import override_settings
 from django.urls import path
 
 from api_keys.services import api_key_create
-from marcus_site.routing import build_application
 from marcus_site.urls import urlpatterns as site_urlpatterns
-
-application = build_application()
+from tests.asgi_client import asgi_request
 
 
 async def request(method: str, path_: str, body: bytes = b"", headers=()) -> tuple:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "path": path_,
-        "raw_path": path_.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-        "scheme": "http",
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": body})
-    start = await communicator.receive_output(10)
-    content = b""
-    while True:
-        message = await communicator.receive_output(10)
-        content += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(10)
-    return start["status"], dict(start["headers"]), content
+    response = await asgi_request(
+        method, path_, body=body, headers={k.decode(): v.decode() for k, v in headers}
+    )
+    return response.status, response.headers, response.body
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,8 +15,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would make later sync tests look async to Django."""
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed (scripts/test installs it as root)")
     from playwright.sync_api import sync_playwright

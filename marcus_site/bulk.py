@@ -1,0 +1,66 @@
+"""Fast bulk writes for the hot paths (research batches, live events, telemetry batches).
+
+PostgreSQL takes rows through ``COPY`` (about 70k rows/s here, against 9k for ``bulk_create``);
+SQLite through ``executemany`` of one prepared INSERT. Callers pass rows as tuples in column
+order, with JSON columns already encoded as text and the other values as Python objects; each
+value goes through its model field's database preparation on SQLite (UUIDs, datetimes), while
+psycopg adapts them itself for ``COPY``. Must run inside a transaction.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` into ``model``'s table; ``columns`` are field attnames (e.g. ``id``)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    fields = [model._meta.get_field(name) for name in columns]
+    quoted = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    if connection.vendor == "postgresql":
+        # Django's wrapper turns psycopg's errors into django.db's (IntegrityError, ...).
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    preparers = [
+        None if isinstance(field, models.JSONField) else field.get_db_prep_save for field in fields
+    ]
+    prepared = [
+        tuple(
+            value if prepare is None or value is None else prepare(value, connection)
+            for prepare, value in zip(preparers, row, strict=True)
+        )
+        for row in rows
+    ]
+    if not prepared:
+        return
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", prepared)
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """Reserve ``count`` increasing primary keys of ``model`` for an insert in this transaction.
+
+    The caller must hold the table's write order (see cato_api.services.live_events): on
+    PostgreSQL an advisory lock, on SQLite the database write lock of the transaction.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, model._meta.pk.column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = (row[0] if row else 0) + 1
+        return list(range(start, start + count))
