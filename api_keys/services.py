@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from api_keys.cache import forget_key
 from api_keys.models import KEY_PREFIX, ApiKey, hash_key
 
 
@@ -34,14 +35,14 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    forget_key(api_key.hashed_key)
 
 
 @transaction.atomic
 def api_key_rotate(*, name: str, is_admin: bool = False) -> IssuedKey:
     """Revoke the active keys of this name and issue a new one (the run script's local key)."""
-    ApiKey.objects.filter(name=name.strip(), revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    for api_key in ApiKey.objects.filter(name=name.strip(), revoked_at__isnull=True):
+        api_key_revoke(api_key=api_key)
     return api_key_create(name=name, is_admin=is_admin)
 
 

@@ -87,6 +87,13 @@ def _request_loop() -> asyncio.AbstractEventLoop | None:
     return None
 
 
+def bind_thread_to_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let a thread of our own (a group writer) publish through ``loop``, as asgiref's threads
+    do."""
+    SyncToAsync.threadlocal.main_event_loop = loop
+    SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+
+
 def publish(events: list[dict]) -> None:
     """Send serialized live events to all subscribers. Call after commit."""
     if not events:

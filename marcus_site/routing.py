@@ -4,6 +4,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 
 from marcus_site.asgi_handler import SingleHopASGIHandler
+from marcus_site.fast_endpoints import FastRouter
 from marcus_site.websocket_origin import OriginValidator
 
 
@@ -11,11 +12,17 @@ def websocket_urlpatterns() -> list:
     return []
 
 
+def fast_endpoints() -> list:
+    from research.ingest import RESEARCH_INGEST
+
+    return [RESEARCH_INGEST]
+
+
 def build_application() -> ProtocolTypeRouter:
     """Needs the app registry loaded (django.setup()), since it imports the consumers."""
     return ProtocolTypeRouter(
         {
-            "http": SingleHopASGIHandler(),
+            "http": FastRouter(SingleHopASGIHandler(), fast_endpoints()),
             "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
         }
     )

@@ -13,7 +13,7 @@ from research.serializers import event_record
 
 
 def _records(queryset) -> list[dict]:
-    return [event_record(row) for row in queryset.order_by("-timestamp", "-id").values()]
+    return [event_record(row) for row in queryset.order_by("-timestamp", "-feed_id").values()]
 
 
 def _download(content: bytes, content_type: str, extension: str) -> HttpResponse:

@@ -22,7 +22,9 @@ class CoordinationType(models.TextChoices):
 
 
 class ResearchEvent(models.Model):
-    id = models.BigAutoField(primary_key=True)
+    # The event's id on the live feed, from the same sequence as cato_api.LiveEvent: research
+    # events are stored once, here, and the feed reads them from this table.
+    feed_id = models.BigIntegerField(primary_key=True, editable=False)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=32, choices=ResearchEventType.choices)
     timestamp = models.DateTimeField(help_text="When the event happened (sent by the client).")
@@ -44,9 +46,9 @@ class ResearchEvent(models.Model):
     metric_value = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
-        ordering = ["-timestamp", "-id"]
+        ordering = ["-timestamp", "-feed_id"]
         indexes = [
-            models.Index(fields=["timestamp", "id"], name="research_time_idx"),
+            models.Index(fields=["timestamp", "feed_id"], name="research_time_idx"),
             models.Index(fields=["event_type", "timestamp"], name="research_type_time_idx"),
             models.Index(fields=["agent_id", "timestamp"], name="research_agent_time_idx"),
             models.Index(fields=["session_id", "timestamp"], name="research_session_time_idx"),

@@ -13,10 +13,15 @@ from pydantic import BaseModel
 from research.models import ResearchEventType
 from research.schemas import (
     AgentCoordinationData,
+    AgentCoordinationEvent,
     DecisionPointData,
+    DecisionPointEvent,
     FailureEventData,
+    FailureEventEvent,
     PerformanceMetricData,
+    PerformanceMetricEvent,
     TaskAssignmentData,
+    TaskAssignmentEvent,
 )
 from telemetry import privacy
 
@@ -33,10 +38,9 @@ class Stored:
 @dataclass(frozen=True)
 class EventTypeSpec:
     event_type: ResearchEventType
-    schema: type[BaseModel]
-    handler: Callable[[Any], Stored]
+    schema: type[BaseModel]  # the whole event; its event_data field has the type's model
+    handler: Callable[[Any], Stored]  # gets the validated event_data
     example: dict[str, Any]
-    required_ids: tuple[str, ...] = ()
 
 
 def _clean(free_form: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +128,7 @@ REGISTRY: dict[ResearchEventType, EventTypeSpec] = {
     for spec in (
         EventTypeSpec(
             event_type=ResearchEventType.AGENT_COORDINATION,
-            schema=AgentCoordinationData,
+            schema=AgentCoordinationEvent,
             handler=_agent_coordination,
             example={
                 "event_type": "agent_coordination",
@@ -139,9 +143,8 @@ REGISTRY: dict[ResearchEventType, EventTypeSpec] = {
         ),
         EventTypeSpec(
             event_type=ResearchEventType.DECISION_POINT,
-            schema=DecisionPointData,
+            schema=DecisionPointEvent,
             handler=_decision_point,
-            required_ids=("agent_id", "task_id"),
             example={
                 "event_type": "decision_point",
                 "session_id": "run-42",
@@ -158,9 +161,8 @@ REGISTRY: dict[ResearchEventType, EventTypeSpec] = {
         ),
         EventTypeSpec(
             event_type=ResearchEventType.TASK_ASSIGNMENT,
-            schema=TaskAssignmentData,
+            schema=TaskAssignmentEvent,
             handler=_task_assignment,
-            required_ids=("agent_id", "task_id"),
             example={
                 "event_type": "task_assignment",
                 "session_id": "run-42",
@@ -175,7 +177,7 @@ REGISTRY: dict[ResearchEventType, EventTypeSpec] = {
         ),
         EventTypeSpec(
             event_type=ResearchEventType.PERFORMANCE_METRIC,
-            schema=PerformanceMetricData,
+            schema=PerformanceMetricEvent,
             handler=_performance_metric,
             example={
                 "event_type": "performance_metric",
@@ -190,7 +192,7 @@ REGISTRY: dict[ResearchEventType, EventTypeSpec] = {
         ),
         EventTypeSpec(
             event_type=ResearchEventType.FAILURE_EVENT,
-            schema=FailureEventData,
+            schema=FailureEventEvent,
             handler=_failure_event,
             example={
                 "event_type": "failure_event",

@@ -5,8 +5,8 @@ than a serializer per event; the models also give the OpenAPI schema. Which mode
 which event type is said once, in research.registry.
 """
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
 import orjson
@@ -16,13 +16,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
 
-from research.models import CoordinationType, ResearchEventType
+from research.models import CoordinationType
 
 MAX_FREE_FORM_BYTES = 16 * 1024
 MAX_LIST_ITEMS = 1000
+MAX_FUTURE = timedelta(minutes=5)
 
 
 def _bounded_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -122,14 +124,70 @@ class FailureEventData(_Strict):
         return self
 
 
-class ResearchEventIn(_Strict):
-    """One research event as a client sends it."""
+def _not_in_the_future(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    if moment > now + MAX_FUTURE:
+        raise ValueError(
+            f"is more than 5 minutes in the future (server time {now.isoformat()}); "
+            "send UTC timestamps"
+        )
+    return moment
+
+
+class _Envelope(_Strict):
+    """What every research event has beside its type and data."""
 
     event_id: UUID | None = Field(default=None, strict=False)
-    event_type: ResearchEventType = Field(strict=False)
-    timestamp: datetime | None = Field(default=None, strict=False)
+    timestamp: Annotated[datetime | None, AfterValidator(_not_in_the_future)] = Field(
+        default=None, strict=False
+    )
     session_id: Identifier
     agent_id: Identifier | None = None
     task_id: Identifier | None = None
     feature_id: Identifier | None = None
-    event_data: dict[str, Any]
+
+
+class AgentCoordinationEvent(_Envelope):
+    event_type: Literal["agent_coordination"]
+    event_data: AgentCoordinationData
+
+
+class DecisionPointEvent(_Envelope):
+    event_type: Literal["decision_point"]
+    agent_id: Identifier
+    task_id: Identifier
+    event_data: DecisionPointData
+
+
+class TaskAssignmentEvent(_Envelope):
+    event_type: Literal["task_assignment"]
+    agent_id: Identifier
+    task_id: Identifier
+    event_data: TaskAssignmentData
+
+
+class PerformanceMetricEvent(_Envelope):
+    event_type: Literal["performance_metric"]
+    event_data: PerformanceMetricData
+
+
+class FailureEventEvent(_Envelope):
+    event_type: Literal["failure_event"]
+    event_data: FailureEventData
+
+
+EVENT_MODELS: tuple[type[_Envelope], ...] = (
+    AgentCoordinationEvent,
+    DecisionPointEvent,
+    TaskAssignmentEvent,
+    PerformanceMetricEvent,
+    FailureEventEvent,
+)
+AnyResearchEvent = Annotated[Union[EVENT_MODELS], Field(discriminator="event_type")]  # noqa: UP007
+# One call validates a whole batch: pydantic-core loops over it, not Python.
+ONE_EVENT = TypeAdapter(AnyResearchEvent)
+EVENT_BATCH = TypeAdapter(list[AnyResearchEvent])

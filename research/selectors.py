@@ -17,7 +17,7 @@ TASK_COMPLETION_TIME = "task_completion_time"
 THROUGHPUT = "throughput"
 
 LIST_FIELDS = (
-    "id",
+    "feed_id",
     "event_id",
     "event_type",
     "timestamp",
@@ -81,21 +81,23 @@ def research_event_page(
     Keyset pagination on (timestamp, id): events stored while a client pages through can
     neither repeat nor push others off a page.
     """
-    events = filtered_events(filters).order_by("-timestamp", "-id")
+    events = filtered_events(filters).order_by("-timestamp", "-feed_id")
     if cursor:
         timestamp, row_id = decode_cursor(cursor)
-        events = events.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=row_id))
+        events = events.filter(
+            Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, feed_id__lt=row_id)
+        )
     rows = list(events.values(*LIST_FIELDS)[: page_size + 1])
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["id"])
+        next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["feed_id"])
     return rows, next_cursor
 
 
 def research_event_rows(filters: EventFilters, *, chunk_size: int = 2000):
     """Every matching event, newest first, streamed from a server-side cursor."""
-    events = filtered_events(filters).order_by("-timestamp", "-id")
+    events = filtered_events(filters).order_by("-timestamp", "-feed_id")
     return events.values_list(*LIST_FIELDS).iterator(chunk_size=chunk_size)
 
 
@@ -105,20 +107,22 @@ def research_metrics(
     """The seed's research metrics, computed in the database in one query."""
     events = filtered_events(EventFilters(event_type=event_type, agent_id=agent_id, hours=hours))
     per_type = {
-        f"type_{kind}": Count("id", filter=Q(event_type=kind)) for kind in ResearchEventType.values
+        f"type_{kind}": Count("event_type", filter=Q(event_type=kind))
+        for kind in ResearchEventType.values
     }
     figures = events.aggregate(
         **per_type,
-        parallel=Count("id", filter=Q(coordination_type=CoordinationType.PARALLEL)),
-        sequential=Count("id", filter=Q(coordination_type=CoordinationType.SEQUENTIAL)),
-        handoff=Count("id", filter=Q(coordination_type=CoordinationType.HANDOFF)),
-        high=Count("id", filter=Q(confidence__gte=HIGH_CONFIDENCE)),
+        parallel=Count("event_type", filter=Q(coordination_type=CoordinationType.PARALLEL)),
+        sequential=Count("event_type", filter=Q(coordination_type=CoordinationType.SEQUENTIAL)),
+        handoff=Count("event_type", filter=Q(coordination_type=CoordinationType.HANDOFF)),
+        high=Count("event_type", filter=Q(confidence__gte=HIGH_CONFIDENCE)),
         medium=Count(
-            "id", filter=Q(confidence__gte=MEDIUM_CONFIDENCE, confidence__lt=HIGH_CONFIDENCE)
+            "event_type",
+            filter=Q(confidence__gte=MEDIUM_CONFIDENCE, confidence__lt=HIGH_CONFIDENCE),
         ),
-        low=Count("id", filter=Q(confidence__lt=MEDIUM_CONFIDENCE)),
+        low=Count("event_type", filter=Q(confidence__lt=MEDIUM_CONFIDENCE)),
         completion_time=Avg("metric_value", filter=Q(metric_name=TASK_COMPLETION_TIME)),
-        throughput=Count("id", filter=Q(metric_name=THROUGHPUT)),
+        throughput=Count("event_type", filter=Q(metric_name=THROUGHPUT)),
     )
     by_type = {kind: figures[f"type_{kind}"] for kind in ResearchEventType.values}
     completion_time = figures["completion_time"]

@@ -37,6 +37,18 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def feed_data(*, event_id, session_id, agent_id, task_id, feature_id, event_data: dict) -> dict:
+    """A research event's data on the live feed: the ids it is about, then its data."""
+    return {
+        "event_id": str(event_id),
+        "session_id": session_id,
+        "agent_id": agent_id,
+        "task_id": task_id,
+        "feature_id": feature_id,
+        **event_data,
+    }
+
+
 class EventFilterSerializer(serializers.Serializer):
     event_type = serializers.ChoiceField(choices=ResearchEventType.choices, required=False)
     agent_id = IdentifierField(required=False)

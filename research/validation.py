@@ -2,24 +2,24 @@
 the field."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 from pydantic import ValidationError as SchemaError
 from rest_framework.exceptions import ValidationError
 
 from research.registry import REGISTRY
-from research.schemas import ResearchEventIn
+from research.schemas import EVENT_BATCH, ONE_EVENT
 
 MAX_BATCH_EVENTS = 1000
-MAX_FUTURE = timedelta(minutes=5)
+# pydantic's names for "no usable event_type", reported on the event_type field.
+_TAG_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
+_EVENT_TYPES = ", ".join(spec.event_type.value for spec in REGISTRY.values())
 
 
-@dataclass(frozen=True, slots=True)
-class ValidEvent:
-    event_id: uuid.UUID
+class ValidEvent(NamedTuple):
+    event_id: str  # canonical text of the UUID
     id_from_client: bool
     event_type: str
     timestamp: datetime
@@ -34,9 +34,14 @@ class ValidEvent:
     metric_value: float | None = None
 
 
-def _path(prefix: str, location: tuple) -> str:
-    path = prefix
-    for part in location:
+def _path(location: tuple, batch: bool) -> str:
+    parts = list(location)
+    path = ""
+    if batch and parts and isinstance(parts[0], int):
+        path = f"events[{parts.pop(0)}]"
+    if parts and parts[0] in REGISTRY:  # the union's branch name, not a field
+        parts.pop(0)
+    for part in parts:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -44,64 +49,35 @@ def _path(prefix: str, location: tuple) -> str:
     return path
 
 
-def _reject(prefix: str, error: SchemaError, inner: str = "") -> ValidationError:
+def _rejection(error: SchemaError, batch: bool) -> ValidationError:
     messages: dict[str, list[str]] = {}
     for problem in error.errors(include_url=False, include_input=False):
         location = tuple(problem["loc"])
-        path = _path(_path(prefix, (inner,)) if inner else prefix, location) or "non_field_errors"
-        messages.setdefault(path, []).append(problem["msg"].removeprefix("Value error, "))
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] in _TAG_ERRORS:
+            location += ("event_type",)
+            message = f"Must be one of: {_EVENT_TYPES}."
+        elif problem["type"] == "model_attributes_type":
+            message = "Expected a JSON object."
+        path = _path(location, batch) or "non_field_errors"
+        messages.setdefault(path, []).append(message)
+        if len(messages) >= 20:
+            break
     return ValidationError(messages)
 
 
-def validate_event(raw: Any, *, prefix: str, now: datetime) -> ValidEvent:
-    """One event; ``prefix`` names it in error messages (``events[3]``, or empty)."""
-    if not isinstance(raw, dict):
-        raise ValidationError({prefix or "non_field_errors": ["Expected a JSON object."]})
-    try:
-        envelope = ResearchEventIn.model_validate(raw)
-    except SchemaError as error:
-        raise _reject(prefix, error) from None
-    spec = REGISTRY[envelope.event_type]
-    try:
-        data = spec.schema.model_validate(envelope.event_data)
-    except SchemaError as error:
-        raise _reject(prefix, error, inner="event_data") from None
-    stored = spec.handler(data)
-
-    timestamp = envelope.timestamp or now
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=UTC)
-    if timestamp > now + MAX_FUTURE:
-        raise ValidationError(
-            {
-                _path(prefix, ("timestamp",)): [
-                    "Is more than 5 minutes in the future (server time "
-                    f"{now.isoformat()}); send UTC timestamps."
-                ]
-            }
-        )
-    ids = {
-        "agent_id": envelope.agent_id,
-        "task_id": envelope.task_id,
-        "feature_id": envelope.feature_id,
-    }
+def _ready(event, now: datetime) -> ValidEvent:
+    stored = REGISTRY[event.event_type].handler(event.event_data)
+    ids = {"agent_id": event.agent_id, "task_id": event.task_id, "feature_id": event.feature_id}
     for name, value in stored.ids_from_context.items():
         if ids[name] is None:
             ids[name] = value
-    missing = [name for name in spec.required_ids if not ids[name]]
-    if missing:
-        raise ValidationError(
-            {
-                _path(prefix, (name,)): [f"Required for {spec.event_type.value} events."]
-                for name in missing
-            }
-        )
     return ValidEvent(
-        event_id=envelope.event_id or uuid.uuid4(),
-        id_from_client=envelope.event_id is not None,
-        event_type=spec.event_type.value,
-        timestamp=timestamp,
-        session_id=envelope.session_id,
+        event_id=str(event.event_id or uuid.uuid4()),
+        id_from_client=event.event_id is not None,
+        event_type=event.event_type,
+        timestamp=event.timestamp or now,
+        session_id=event.session_id,
         event_data=stored.event_data,
         **ids,
         **stored.columns,
@@ -109,22 +85,28 @@ def validate_event(raw: Any, *, prefix: str, now: datetime) -> ValidEvent:
 
 
 def validate_body(body: Any) -> list[ValidEvent]:
-    """One event, or ``{"events": [...]}`` of 1 to 1,000: all valid, or a 400 for the first
-    invalid one."""
+    """One event, or ``{"events": [...]}`` of 1 to 1,000: all valid, or a 400."""
     now = timezone.now()
     if isinstance(body, dict) and "events" in body:
         extra = sorted(set(body) - {"events"})
         if extra:
             raise ValidationError({name: ["Unexpected key beside 'events'."] for name in extra})
-        events = body["events"]
-        if not isinstance(events, list):
+        raw_events = body["events"]
+        if not isinstance(raw_events, list):
             raise ValidationError({"events": ["Expected a list of events."]})
-        if not 1 <= len(events) <= MAX_BATCH_EVENTS:
+        if not 1 <= len(raw_events) <= MAX_BATCH_EVENTS:
             raise ValidationError(
-                {"events": [f"Send 1 to {MAX_BATCH_EVENTS} events; got {len(events)}."]}
+                {"events": [f"Send 1 to {MAX_BATCH_EVENTS} events; got {len(raw_events)}."]}
             )
-        return [
-            validate_event(raw, prefix=f"events[{index}]", now=now)
-            for index, raw in enumerate(events)
-        ]
-    return [validate_event(body, prefix="", now=now)]
+        try:
+            events = EVENT_BATCH.validate_python(raw_events)
+        except SchemaError as error:
+            raise _rejection(error, batch=True) from None
+        return [_ready(event, now) for event in events]
+    if not isinstance(body, dict):
+        raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    try:
+        event = ONE_EVENT.validate_python(body)
+    except SchemaError as error:
+        raise _rejection(error, batch=False) from None
+    return [_ready(event, now)]

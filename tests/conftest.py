@@ -49,3 +49,13 @@ def _fresh_channel_layer():
 def _fast_password_hashing(settings):
     """Password hashing is made slow on purpose; tests log users in, they do not test that."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_api_keys():
+    """Every test starts with the per-process key cache empty."""
+    from api_keys import cache
+
+    cache._active.clear()
+    yield
+    cache._active.clear()

@@ -1,5 +1,12 @@
-"""Writes to the live-event log: every event the feed carries, stored with an increasing id and
-broadcast after commit."""
+"""Writes to the live feed: every event it carries gets an increasing id, is stored, and is
+broadcast after commit.
+
+System and milestone events are stored in the live-event log (cato_api.LiveEvent); research
+events are stored once, in their own table, with a feed id from the same sequence
+(``feed_ids_reserve``). Ids commit in increasing order: whoever takes ids holds the write-order
+lock until its transaction ends, so a subscriber that has seen id N can fetch every event
+before it.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +21,7 @@ from cato_api.models import LiveEvent
 from marcus_site.bulk import allocate_ids, insert_rows
 from marcus_site.timestamps import iso_utc
 
-# Any constant works; it names "the order of live-event ids" for pg_advisory_xact_lock.
+# Any constant works; it names "the order of feed ids" for pg_advisory_xact_lock.
 _WRITE_ORDER_LOCK = 0x4D41524355  # "MARCU"
 
 COLUMNS = ("id", "event_type", "event_data", "metadata", "timestamp")
@@ -29,40 +36,58 @@ class NewLiveEvent:
 
 
 def serialize_live_event(
-    *, id: int, event_type: str, event_data: dict, metadata: dict, timestamp: datetime
+    *, id: int, event_type: str, event_data: dict, metadata: dict, timestamp: datetime | str
 ) -> dict:
-    """The shape of a live event on the feed and in ``GET /api/cato/events/``."""
+    """The shape of an event on the feed and in ``GET /api/cato/events/``.
+
+    ``timestamp`` may come already formatted by ``iso_utc``.
+    """
     return {
         "id": id,
         "event_type": event_type,
         "event_data": event_data,
         "metadata": metadata,
-        "timestamp": iso_utc(timestamp),
+        "timestamp": timestamp if isinstance(timestamp, str) else iso_utc(timestamp),
     }
 
 
-def _take_write_order() -> None:
-    """Make ids commit in increasing order: whoever takes ids holds this until commit.
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("feed ids are taken inside the writer's transaction")
 
-    On SQLite the transaction's write lock already does (transactions are IMMEDIATE).
-    """
+
+def _take_write_order() -> None:
+    """On SQLite the transaction's write lock already orders writers (IMMEDIATE)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_WRITE_ORDER_LOCK])
 
 
+def feed_ids_reserve(count: int) -> list[int]:
+    """Feed ids for ``count`` events stored outside the live-event log (research events).
+
+    Call inside the writer's transaction, just before its last writes: the write-order lock is
+    held from here to the commit.
+    """
+    _require_transaction()
+    _take_write_order()
+    return allocate_ids(LiveEvent, count)
+
+
+def feed_publish_on_commit(serialized: list[dict]) -> None:
+    """Broadcast events (in ``serialize_live_event`` shape) once the transaction commits."""
+    if serialized:
+        transaction.on_commit(lambda: publish(serialized))
+
+
 def live_events_record(events: Sequence[NewLiveEvent]) -> list[dict]:
     """Store ``events`` in the live-event log and broadcast them once the transaction commits.
 
-    Call inside the writer's transaction, as its last write: the write-order lock is held from
-    here to the commit.
+    Call inside the writer's transaction, as its last write (see ``feed_ids_reserve``).
     """
     if not events:
         return []
-    if not connection.in_atomic_block:
-        raise RuntimeError("live_events_record() must run inside the writer's transaction")
-    _take_write_order()
-    ids = allocate_ids(LiveEvent, len(events))
+    ids = feed_ids_reserve(len(events))
     insert_rows(
         LiveEvent,
         COLUMNS,
@@ -72,7 +97,7 @@ def live_events_record(events: Sequence[NewLiveEvent]) -> list[dict]:
                 event.event_type,
                 orjson.dumps(event.event_data).decode(),
                 orjson.dumps(event.metadata).decode(),
-                event.timestamp,
+                event.timestamp.isoformat(),
             )
             for event_id, event in zip(ids, events, strict=True)
         ),
@@ -87,5 +112,5 @@ def live_events_record(events: Sequence[NewLiveEvent]) -> list[dict]:
         )
         for event_id, event in zip(ids, events, strict=True)
     ]
-    transaction.on_commit(lambda: publish(serialized))
+    feed_publish_on_commit(serialized)
     return serialized

@@ -25,6 +25,13 @@ PYTHON = sys.executable
 DAPHNE = str(Path(PYTHON).with_name("daphne"))
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the process that started it dies (no orphan servers)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -119,6 +126,7 @@ class DaphneServer:
             env=self.environment,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -17,25 +17,46 @@ def ago(hours: float) -> str:
 @pytest.fixture
 def events(client_with_key):
     def coordination(kind, agent="a1", hours=1):
-        return example("agent_coordination", agent_id=agent, timestamp=ago(hours),
-                       event_data={"coordination_type": kind})
+        return example(
+            "agent_coordination",
+            agent_id=agent,
+            timestamp=ago(hours),
+            event_data={"coordination_type": kind},
+        )
 
     def decision(confidence, agent="a1", hours=1):
-        return example("decision_point", agent_id=agent, timestamp=ago(hours),
-                       event_data={"confidence": confidence})
+        return example(
+            "decision_point",
+            agent_id=agent,
+            timestamp=ago(hours),
+            event_data={"confidence": confidence},
+        )
 
     def metric(name, value, agent="a1", hours=1):
-        return example("performance_metric", agent_id=agent, timestamp=ago(hours),
-                       event_data={"metric_name": name, "metric_value": value})
+        return example(
+            "performance_metric",
+            agent_id=agent,
+            timestamp=ago(hours),
+            event_data={"metric_name": name, "metric_value": value},
+        )
 
     batch = [
-        coordination("parallel"), coordination("parallel"), coordination("handoff", agent="a2"),
+        coordination("parallel"),
+        coordination("parallel"),
+        coordination("handoff", agent="a2"),
         coordination("sequential", hours=30),  # outside 24 h
-        decision(0.95), decision(0.8), decision(0.79), decision(0.5), decision(0.49, agent="a2"),
+        decision(0.95),
+        decision(0.8),
+        decision(0.79),
+        decision(0.5),
+        decision(0.49, agent="a2"),
         decision(0.1, hours=30),
-        metric("task_completion_time", 100), metric("task_completion_time", 300),
+        metric("task_completion_time", 100),
+        metric("task_completion_time", 300),
         metric("task_completion_time", 5000, hours=30),
-        metric("throughput", 12), metric("throughput", 7, agent="a2"), metric("latency", 9),
+        metric("throughput", 12),
+        metric("throughput", 7, agent="a2"),
+        metric("latency", 9),
         example("task_assignment", agent_id="a1", timestamp=ago(2)),
         example("failure_event", agent_id="a2", timestamp=ago(2)),
     ]
@@ -52,12 +73,17 @@ def test_metrics_over_24_hours(client_with_key, events):
     metrics = body["metrics"]
     assert metrics["total_events"] == body["event_count"] == 15
     assert metrics["event_types"] == {
-        "agent_coordination": 3, "decision_point": 5, "task_assignment": 1,
-        "performance_metric": 5, "failure_event": 1,
+        "agent_coordination": 3,
+        "decision_point": 5,
+        "task_assignment": 1,
+        "performance_metric": 5,
+        "failure_event": 1,
     }
     assert metrics["coordination_patterns"] == {"parallel": 2, "sequential": 0, "handoff": 1}
     assert metrics["decision_quality"] == {
-        "high_confidence": 2, "medium_confidence": 2, "low_confidence": 1,
+        "high_confidence": 2,
+        "medium_confidence": 2,
+        "low_confidence": 1,
     }
     assert metrics["performance"] == {"avg_task_completion_time": 200.0, "throughput": 2}
 
@@ -80,8 +106,9 @@ def test_metrics_over_48_hours_and_filtered(client_with_key, events):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", [{"hours": 0}, {"hours": 169}, {"hours": "x"},
-                                   {"event_type": "nope"}])
+@pytest.mark.parametrize(
+    "query", [{"hours": 0}, {"hours": 169}, {"hours": "x"}, {"event_type": "nope"}]
+)
 def test_bad_metric_queries_are_400(client_with_key, query):
     assert client_with_key.get(URL, query).status_code == 400
 
