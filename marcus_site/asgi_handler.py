@@ -64,7 +64,9 @@ class SingleHopASGIHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         try:
-            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            response = await sync_to_async(self._respond, thread_sensitive=True)(
+                scope, body_file, send
+            )
             if response.streaming:
                 await self._send_streaming(response, receive, send)
                 await sync_to_async(response.close, thread_sensitive=True)()
@@ -73,12 +75,14 @@ class SingleHopASGIHandler(ASGIHandler):
         finally:
             body_file.close()
 
-    def _respond(self, scope, body_file) -> HttpResponseBase:
+    def _respond(self, scope, body_file, send) -> HttpResponseBase:
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             response = error_response
         else:
+            # A streaming view can watch its client's backlog (cato_api.feed.Congestion).
+            request.asgi_send = send
             response = self.get_response(request)
             response._handler_class = self.__class__
             if isinstance(response, FileResponse):

@@ -12,6 +12,10 @@ DEFAULTS: dict[str, Any] = {
         "research_events": 90,
         "telemetry_batches": 365,
     },
+    "LIVE_FEED": {
+        # Events buffered for one slow client before it is told to resume ("overflow").
+        "MAX_PENDING_EVENTS": 5000,
+    },
 }
 
 

@@ -9,7 +9,9 @@ from marcus_site.websocket_origin import OriginValidator
 
 
 def websocket_urlpatterns() -> list:
-    return []
+    from cato_api.routing import websocket_urlpatterns as cato
+
+    return cato
 
 
 def fast_endpoints() -> list:

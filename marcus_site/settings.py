@@ -222,6 +222,9 @@ MARCUS = {
         "research_events": env.int("MARCUS_RETENTION_RESEARCH_EVENTS_DAYS", default=90),
         "telemetry_batches": env.int("MARCUS_RETENTION_TELEMETRY_BATCHES_DAYS", default=365),
     },
+    "LIVE_FEED": {
+        "MAX_PENDING_EVENTS": env.int("MARCUS_LIVE_FEED_MAX_PENDING", default=5000),
+    },
 }
 
 LOGGING = {

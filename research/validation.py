@@ -7,15 +7,13 @@ from typing import Any, NamedTuple
 
 from django.utils import timezone
 from pydantic import ValidationError as SchemaError
-from rest_framework.exceptions import ValidationError
 
+from marcus_site.schema_errors import batch_items, rejection
 from research.registry import REGISTRY
 from research.schemas import EVENT_BATCH, ONE_EVENT
 
 MAX_BATCH_EVENTS = 1000
-# pydantic's names for "no usable event_type", reported on the event_type field.
-_TAG_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
-_EVENT_TYPES = ", ".join(spec.event_type.value for spec in REGISTRY.values())
+_EVENT_TYPES = [spec.event_type.value for spec in REGISTRY.values()]
 
 
 class ValidEvent(NamedTuple):
@@ -32,38 +30,6 @@ class ValidEvent(NamedTuple):
     confidence: float | None = None
     metric_name: str | None = None
     metric_value: float | None = None
-
-
-def _path(location: tuple, batch: bool) -> str:
-    parts = list(location)
-    path = ""
-    if batch and parts and isinstance(parts[0], int):
-        path = f"events[{parts.pop(0)}]"
-    if parts and parts[0] in REGISTRY:  # the union's branch name, not a field
-        parts.pop(0)
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path = f"{path}.{part}" if path else str(part)
-    return path
-
-
-def _rejection(error: SchemaError, batch: bool) -> ValidationError:
-    messages: dict[str, list[str]] = {}
-    for problem in error.errors(include_url=False, include_input=False):
-        location = tuple(problem["loc"])
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] in _TAG_ERRORS:
-            location += ("event_type",)
-            message = f"Must be one of: {_EVENT_TYPES}."
-        elif problem["type"] == "model_attributes_type":
-            message = "Expected a JSON object."
-        path = _path(location, batch) or "non_field_errors"
-        messages.setdefault(path, []).append(message)
-        if len(messages) >= 20:
-            break
-    return ValidationError(messages)
 
 
 def _ready(event, now: datetime) -> ValidEvent:
@@ -87,26 +53,11 @@ def _ready(event, now: datetime) -> ValidEvent:
 def validate_body(body: Any) -> list[ValidEvent]:
     """One event, or ``{"events": [...]}`` of 1 to 1,000: all valid, or a 400."""
     now = timezone.now()
-    if isinstance(body, dict) and "events" in body:
-        extra = sorted(set(body) - {"events"})
-        if extra:
-            raise ValidationError({name: ["Unexpected key beside 'events'."] for name in extra})
-        raw_events = body["events"]
-        if not isinstance(raw_events, list):
-            raise ValidationError({"events": ["Expected a list of events."]})
-        if not 1 <= len(raw_events) <= MAX_BATCH_EVENTS:
-            raise ValidationError(
-                {"events": [f"Send 1 to {MAX_BATCH_EVENTS} events; got {len(raw_events)}."]}
-            )
-        try:
-            events = EVENT_BATCH.validate_python(raw_events)
-        except SchemaError as error:
-            raise _rejection(error, batch=True) from None
-        return [_ready(event, now) for event in events]
-    if not isinstance(body, dict):
-        raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    raw_events = batch_items(body, max_items=MAX_BATCH_EVENTS)
     try:
-        event = ONE_EVENT.validate_python(body)
+        if raw_events is None:
+            return [_ready(ONE_EVENT.validate_python(body), now)]
+        events = EVENT_BATCH.validate_python(raw_events)
     except SchemaError as error:
-        raise _rejection(error, batch=False) from None
-    return [_ready(event, now)]
+        raise rejection(error, batch=raw_events is not None, tags=_EVENT_TYPES) from None
+    return [_ready(event, now) for event in events]

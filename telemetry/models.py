@@ -16,6 +16,10 @@ class MilestoneStatus(models.TextChoices):
     FAILED = "failed"
 
 
+# The live feed's event type for each milestone status.
+MILESTONE_EVENT_TYPES = {status: f"milestone_{status.value}" for status in MilestoneStatus}
+
+
 class Milestone(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session_id = models.CharField(max_length=128)

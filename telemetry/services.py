@@ -6,9 +6,33 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cato_api.services.live_events import NewLiveEvent, live_events_record
 from marcus_site.domain import Conflict, NotFound
+from marcus_site.timestamps import iso_utc
 from telemetry import privacy
-from telemetry.models import Milestone, MilestoneStatus
+from telemetry.models import MILESTONE_EVENT_TYPES, Milestone, MilestoneStatus
+
+
+def _on_the_feed(milestone: Milestone) -> None:
+    """Put the milestone's new state on the live feed (broadcast after commit)."""
+    live_events_record(
+        [
+            NewLiveEvent(
+                event_type=MILESTONE_EVENT_TYPES[MilestoneStatus(milestone.status)],
+                event_data={
+                    "milestone_id": str(milestone.pk),
+                    "session_id": milestone.session_id,
+                    "milestone_name": milestone.milestone_name,
+                    "milestone_type": milestone.milestone_type,
+                    "status": milestone.status,
+                    "started_at": iso_utc(milestone.started_at),
+                    "duration_seconds": milestone.duration_seconds,
+                    "metadata": milestone.metadata,
+                    "error_message": milestone.error_message or None,
+                },
+            )
+        ]
+    )
 
 
 def _stored_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
@@ -30,12 +54,14 @@ def milestone_start(
     milestone_type: str,
     metadata: dict[str, Any] | None = None,
 ) -> Milestone:
-    return Milestone.objects.create(
+    milestone = Milestone.objects.create(
         session_id=session_id,
         milestone_name=privacy.sanitize(milestone_name),
         milestone_type=milestone_type,
         metadata=_stored_metadata(metadata),
     )
+    _on_the_feed(milestone)
+    return milestone
 
 
 def _finish(
@@ -67,6 +93,7 @@ def _finish(
     milestone.duration_seconds = duration
     milestone.metadata = merged
     milestone.error_message = error_message
+    _on_the_feed(milestone)
     return milestone
 
 
