@@ -161,7 +161,9 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
         if self.closing or self.cursor is None:
             return
         events = await self.cursor.admit(message["events"])
-        if len(self.pending) + len(events) > self.max_pending:
+        if events and len(self.pending) >= self.max_pending:
+            # Still a full buffer when more arrives: the client is not keeping up. (One large
+            # broadcast into a draining buffer is fine: the bound is the buffer plus one batch.)
             await self._overflow()
             return
         self._push(events)
