@@ -27,7 +27,7 @@ from cato_api.feed import (
     parse_since_id,
 )
 from cato_api.selectors.feed import FEED_PAGE, feed_events_after, feed_last_id
-from cato_api.subscribers import REFRESH_SECONDS, subscriber_registry
+from cato_api.subscribers import refresh_seconds, subscriber_registry
 from marcus_site.conf import marcus_setting
 from marcus_site.timestamps import iso_utc
 
@@ -127,7 +127,7 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
 
     async def _keep_registered(self) -> None:
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(refresh_seconds())
             try:
                 await subscriber_registry().refresh(
                     self.subscriber_id, self._description(self.cursor.event_types)

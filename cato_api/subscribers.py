@@ -1,7 +1,8 @@
 """Who is on the live feed, across every server process.
 
 With Redis, each subscriber is an entry with an expiry that its connection refreshes; a killed
-process stops refreshing, and its subscribers drop out within ``TTL_SECONDS``. Without Redis
+process stops refreshing, and its subscribers drop out within ``ttl_seconds()`` (60 by
+default, ``MARCUS["LIVE_FEED"]["SUBSCRIBER_TTL_SECONDS"]``). Without Redis
 (one process, the in-memory channel layer) the registry is this process's memory.
 """
 
@@ -13,8 +14,16 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-TTL_SECONDS = 60
-REFRESH_SECONDS = 20
+from marcus_site.conf import marcus_setting
+
+
+def ttl_seconds() -> float:
+    return float(marcus_setting("LIVE_FEED")["SUBSCRIBER_TTL_SECONDS"])
+
+
+def refresh_seconds() -> float:
+    """How often a connection renews its entry: three times per expiry period."""
+    return ttl_seconds() / 3
 
 
 def _prefix() -> str:
@@ -31,7 +40,7 @@ class _MemoryRegistry:
         self.entries: dict[str, tuple[dict[str, Any], float]] = {}
 
     async def add(self, subscriber_id: str, info: dict[str, Any]) -> None:
-        self.entries[subscriber_id] = (info, time.time() + TTL_SECONDS)
+        self.entries[subscriber_id] = (info, time.time() + ttl_seconds())
 
     async def refresh(self, subscriber_id: str, info: dict[str, Any]) -> None:
         await self.add(subscriber_id, info)
@@ -68,7 +77,7 @@ class _RedisRegistry:
     async def add(self, subscriber_id: str, info: dict[str, Any]) -> None:
         expiry_key, info_key = _keys()
         async with self._async().pipeline(transaction=True) as pipe:
-            pipe.zadd(expiry_key, {subscriber_id: time.time() + TTL_SECONDS})
+            pipe.zadd(expiry_key, {subscriber_id: time.time() + ttl_seconds()})
             pipe.hset(info_key, subscriber_id, orjson.dumps(info))
             await pipe.execute()
 

@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_FEED": {
         # Events buffered for one slow client before it is told to resume ("overflow").
         "MAX_PENDING_EVENTS": 5000,
+        # A subscriber of a process that died drops out of the count after this long.
+        "SUBSCRIBER_TTL_SECONDS": 60,
     },
 }
 

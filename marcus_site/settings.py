@@ -224,6 +224,7 @@ MARCUS = {
     },
     "LIVE_FEED": {
         "MAX_PENDING_EVENTS": env.int("MARCUS_LIVE_FEED_MAX_PENDING", default=5000),
+        "SUBSCRIBER_TTL_SECONDS": env.int("MARCUS_SUBSCRIBER_TTL_SECONDS", default=60),
     },
 }
 

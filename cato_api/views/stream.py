@@ -24,7 +24,7 @@ from cato_api.feed import (
     parse_since_id,
 )
 from cato_api.selectors.feed import feed_last_id
-from cato_api.subscribers import REFRESH_SECONDS, subscriber_registry
+from cato_api.subscribers import refresh_seconds, subscriber_registry
 from marcus_site.conf import marcus_setting
 from marcus_site.openapi import READ_ERRORS, error_responses
 from marcus_site.timestamps import iso_utc
@@ -87,7 +87,7 @@ async def _events(request, event_types, since_id):
                 yield b": heartbeat\n\n"
                 message = None
             now = asyncio.get_running_loop().time()
-            if now - refreshed > REFRESH_SECONDS:
+            if now - refreshed > refresh_seconds():
                 await registry.refresh(subscriber_id, description)
                 refreshed = now
             if message is None or message.get("type") != LIVE_EVENTS_MESSAGE:

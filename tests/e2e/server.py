@@ -173,3 +173,20 @@ def running_server(
             yield server.start(wait_for_health=wait_for_health)
         finally:
             server.stop()
+
+
+@contextmanager
+def running_servers(tmp_path: Path, count: int, **overrides: str) -> Iterator[list[DaphneServer]]:
+    """Several Daphne processes on one migrated database (and one Redis, when the run has
+    ``REDIS_URL``): the scale-out of overview.md."""
+    with scratch_database(tmp_path) as database_url:
+        environment = base_environment(tmp_path, **{"DATABASE_URL": database_url, **overrides})
+        manage(environment, "migrate", "--noinput")
+        servers = [DaphneServer(environment) for _ in range(count)]
+        try:
+            for server in servers:
+                server.start()
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
