@@ -77,3 +77,34 @@ class ResearchEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class ResearchHourlyRollup(models.Model):
+    """The figures of research metrics per hour, event type and agent, kept current in the
+    transaction that stores the events: metrics over a window add up whole hours here and
+    read only the window's first, partial hour from the events themselves."""
+
+    hour = models.DateTimeField()
+    event_type = models.CharField(max_length=32, choices=ResearchEventType.choices)
+    agent_key = models.CharField(max_length=128, blank=True, help_text="'' for no agent")
+    events = models.BigIntegerField(default=0)
+    coordination_parallel = models.BigIntegerField(default=0)
+    coordination_sequential = models.BigIntegerField(default=0)
+    coordination_handoff = models.BigIntegerField(default=0)
+    confidence_high = models.BigIntegerField(default=0)
+    confidence_medium = models.BigIntegerField(default=0)
+    confidence_low = models.BigIntegerField(default=0)
+    completion_time_sum = models.FloatField(default=0)
+    completion_time_count = models.BigIntegerField(default=0)
+    throughput_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "event_type", "agent_key"], name="research_rollup_key"
+            )
+        ]
+        indexes = [models.Index(fields=["agent_key", "hour"], name="research_rollup_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.event_type} {self.agent_key or '-'}"

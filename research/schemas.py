@@ -127,8 +127,7 @@ class FailureEventData(_Strict):
 def _not_in_the_future(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     now = datetime.now(UTC)
     if moment > now + MAX_FUTURE:
         raise ValueError(

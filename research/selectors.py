@@ -6,15 +6,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from research.models import CoordinationType, ResearchEvent, ResearchEventType
-
-HIGH_CONFIDENCE = 0.8
-MEDIUM_CONFIDENCE = 0.5
-TASK_COMPLETION_TIME = "task_completion_time"
-THROUGHPUT = "throughput"
+from research.models import (
+    CoordinationType,
+    ResearchEvent,
+    ResearchEventType,
+    ResearchHourlyRollup,
+)
+from research.rollup import (
+    FIGURES,
+    HIGH_CONFIDENCE,
+    MEDIUM_CONFIDENCE,
+    TASK_COMPLETION_TIME,
+    THROUGHPUT,
+    hour_of,
+)
 
 LIST_FIELDS = (
     "feed_id",
@@ -101,46 +109,82 @@ def research_event_rows(filters: EventFilters, *, chunk_size: int = 2000):
     return events.values_list(*LIST_FIELDS).iterator(chunk_size=chunk_size)
 
 
-def research_metrics(
-    *, hours: int, event_type: str | None = None, agent_id: str | None = None
-) -> dict[str, Any]:
-    """The seed's research metrics, computed in the database in one query."""
-    events = filtered_events(EventFilters(event_type=event_type, agent_id=agent_id, hours=hours))
+def _raw_figures(events: QuerySet[ResearchEvent]) -> dict[str, float]:
+    """The rollup's figures, and counts per type, computed from events themselves."""
     per_type = {
         f"type_{kind}": Count("event_type", filter=Q(event_type=kind))
         for kind in ResearchEventType.values
     }
+    coordination = {
+        f"coordination_{kind}": Count("event_type", filter=Q(coordination_type=kind))
+        for kind in CoordinationType.values
+    }
     figures = events.aggregate(
         **per_type,
-        parallel=Count("event_type", filter=Q(coordination_type=CoordinationType.PARALLEL)),
-        sequential=Count("event_type", filter=Q(coordination_type=CoordinationType.SEQUENTIAL)),
-        handoff=Count("event_type", filter=Q(coordination_type=CoordinationType.HANDOFF)),
-        high=Count("event_type", filter=Q(confidence__gte=HIGH_CONFIDENCE)),
-        medium=Count(
+        **coordination,
+        confidence_high=Count("event_type", filter=Q(confidence__gte=HIGH_CONFIDENCE)),
+        confidence_medium=Count(
             "event_type",
             filter=Q(confidence__gte=MEDIUM_CONFIDENCE, confidence__lt=HIGH_CONFIDENCE),
         ),
-        low=Count("event_type", filter=Q(confidence__lt=MEDIUM_CONFIDENCE)),
-        completion_time=Avg("metric_value", filter=Q(metric_name=TASK_COMPLETION_TIME)),
-        throughput=Count("event_type", filter=Q(metric_name=THROUGHPUT)),
+        confidence_low=Count("event_type", filter=Q(confidence__lt=MEDIUM_CONFIDENCE)),
+        completion_time_sum=Sum("metric_value", filter=Q(metric_name=TASK_COMPLETION_TIME)),
+        completion_time_count=Count("event_type", filter=Q(metric_name=TASK_COMPLETION_TIME)),
+        throughput_count=Count("event_type", filter=Q(metric_name=THROUGHPUT)),
     )
+    return {name: value or 0 for name, value in figures.items()}
+
+
+def _rolled_figures(rollup: QuerySet[ResearchHourlyRollup]) -> dict[str, float]:
+    per_type = {
+        f"type_{kind}": Sum("events", filter=Q(event_type=kind))
+        for kind in ResearchEventType.values
+    }
+    sums = {name: Sum(name) for name in FIGURES if name != "events"}
+    return {name: value or 0 for name, value in rollup.aggregate(**per_type, **sums).items()}
+
+
+def research_metrics(
+    *, hours: int, event_type: str | None = None, agent_id: str | None = None
+) -> dict[str, Any]:
+    """The seed's research metrics over the last ``hours``, computed in the database.
+
+    Whole hours come from the hourly rollup; the window's first, partial hour from the events
+    (two queries, whatever the number of events).
+    """
+    start = timezone.now() - timedelta(hours=hours)
+    first_whole_hour = hour_of(start)
+    if first_whole_hour < start:
+        first_whole_hour += timedelta(hours=1)
+    edge = filtered_events(EventFilters(event_type=event_type, agent_id=agent_id)).filter(
+        timestamp__gte=start, timestamp__lt=first_whole_hour
+    )
+    rollup = ResearchHourlyRollup.objects.filter(hour__gte=first_whole_hour)
+    if event_type:
+        rollup = rollup.filter(event_type=event_type)
+    if agent_id:
+        rollup = rollup.filter(agent_key=agent_id)
+    raw, rolled = _raw_figures(edge), _rolled_figures(rollup)
+    figures = {name: raw[name] + rolled[name] for name in raw}
     by_type = {kind: figures[f"type_{kind}"] for kind in ResearchEventType.values}
-    completion_time = figures["completion_time"]
+    completion_count = figures["completion_time_count"]
     return {
         "total_events": sum(by_type.values()),
         "event_types": by_type,
         "coordination_patterns": {
-            "parallel": figures["parallel"],
-            "sequential": figures["sequential"],
-            "handoff": figures["handoff"],
+            kind: figures[f"coordination_{kind}"] for kind in CoordinationType.values
         },
         "decision_quality": {
-            "high_confidence": figures["high"],
-            "medium_confidence": figures["medium"],
-            "low_confidence": figures["low"],
+            "high_confidence": figures["confidence_high"],
+            "medium_confidence": figures["confidence_medium"],
+            "low_confidence": figures["confidence_low"],
         },
         "performance": {
-            "avg_task_completion_time": round(completion_time, 3) if completion_time else 0.0,
-            "throughput": figures["throughput"],
+            "avg_task_completion_time": (
+                round(figures["completion_time_sum"] / completion_count, 3)
+                if completion_count
+                else 0.0
+            ),
+            "throughput": figures["throughput_count"],
         },
     }

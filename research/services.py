@@ -17,6 +17,7 @@ from cato_api.services.live_events import (
 from marcus_site.bulk import insert_rows
 from marcus_site.timestamps import iso_utc
 from research.models import ResearchEvent
+from research.rollup import rollup_add
 from research.serializers import feed_data
 from research.validation import ValidEvent
 
@@ -127,6 +128,7 @@ def _insert(events: Sequence[ValidEvent]) -> list[dict]:
             )
         )
     insert_rows(ResearchEvent, COLUMNS, rows)
+    rollup_add(events)
     return feed
 
 

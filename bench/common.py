@@ -1,0 +1,74 @@
+"""Helpers the benchmarks share: a real Daphne on a scratch database, percentiles, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+
+
+def database_kind() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    """p50/p90/p99/mean of durations given in seconds, in milliseconds."""
+    ms = [value * 1000 for value in seconds]
+    return {
+        "p50_ms": round(percentile(ms, 0.50), 2),
+        "p90_ms": round(percentile(ms, 0.90), 2),
+        "p99_ms": round(percentile(ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"),
+        "count": len(ms),
+    }
+
+
+def machine() -> dict[str, str]:
+    def run(*command: str) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
+        except OSError:
+            return ""
+
+    memory = run("free", "-h").splitlines()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "cpus": str(os.cpu_count()),
+        "memory": memory[1].split()[1] if len(memory) > 1 else "?",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "database": database_kind(),
+        "channel_layer": "redis" if os.environ.get("REDIS_URL") else "in-memory",
+    }
+
+
+def api_key(environment: dict[str, str]) -> str:
+    from tests.e2e.server import manage
+
+    return manage(environment, "create_api_key", "bench").strip().splitlines()[-1]
+
+
+def write_results(name: str, results: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{database_kind()}.json"
+    path.write_text(json.dumps({"machine": machine(), **results}, indent=2, default=str))
+    return path
