@@ -68,3 +68,46 @@ def test_api_docs_page_renders_every_route_offline(tmp_path, page):
         for route in ("/health", "/api/telemetry/milestones/", "/api/cato/metrics/journey"):
             assert route in flat
         assert foreign == []
+
+
+def test_dashboard_shows_the_snapshot_and_the_live_feed(tmp_path, page):
+    """Logged in, the dashboard lists the agents and shows events as they are posted."""
+    import httpx
+
+    with running_server(tmp_path, DEBUG="false") as server:
+        environment = {**server.environment, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
+        manage(
+            environment,
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.invalid",
+        )
+        key = manage(environment, "create_api_key", "dashboard").strip().splitlines()[-1]
+        headers = {"Authorization": f"Bearer {key}"}
+
+        def post(event_type, **data):
+            response = httpx.post(
+                f"{server.url}/api/cato/events/",
+                headers=headers,
+                json={"event_type": event_type, "event_data": data},
+            )
+            assert response.status_code == 201, response.text
+
+        post("agent_registered", agent_id="agent-ui", name="Interface agent", role="frontend")
+        foreign = foreign_requests(page, server.url)
+        page.goto(f"{server.url}/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("text=Interface agent")
+        page.wait_for_selector("#feed-state.live")
+        assert page.inner_text("#m-agents") == "1"
+
+        post("agent_status_changed", agent_id="agent-ui", status="idle")
+        page.wait_for_selector("#events li[data-event-type=agent_status_changed]")
+        page.wait_for_function("document.querySelector('#agents .status').textContent === 'idle'")
+        assert foreign == []
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
