@@ -36,7 +36,7 @@ def agent_detail(agent_id: str) -> dict[str, Any]:
     task_ids = {record["task_id"] for record in records}
     if agent["current_task_id"]:
         task_ids.add(agent["current_task_id"])
-    tasks = {row["id"]: row for row in Task.objects.filter(pk__in=task_ids).values(*TASK_FIELDS)}
+    tasks = {row[0]: row for row in Task.objects.filter(pk__in=task_ids).values_list(*TASK_FIELDS)}
     dependencies = dependencies_by_task(task_ids)
 
     def node(task_id: str) -> dict[str, Any]:

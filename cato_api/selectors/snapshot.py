@@ -35,16 +35,18 @@ def dependencies_by_task(task_ids=None) -> dict[str, list[str]]:
     return grouped
 
 
-def task_node(row: dict[str, Any], dependencies: list[str]) -> dict[str, Any]:
+def task_node(row: tuple, dependencies: list[str]) -> dict[str, Any]:
+    """A task node from a ``values_list(*TASK_FIELDS)`` row."""
+    task_id, name, status, priority, assigned_to, estimated_hours, feature_id = row
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "status": row["status"],
-        "priority": row["priority"],
-        "assigned_to": row["assigned_to_id"],
+        "id": task_id,
+        "name": name,
+        "status": status,
+        "priority": priority,
+        "assigned_to": assigned_to,
         "dependencies": dependencies,
-        "estimated_hours": row["estimated_hours"],
-        "feature_id": row["feature_id"],
+        "estimated_hours": estimated_hours,
+        "feature_id": feature_id,
     }
 
 
@@ -73,7 +75,8 @@ def system_snapshot() -> dict[str, Any]:
     agents = [agent_node(row) for row in agents_with_task_counts()]
     dependencies = dependencies_by_task()
     tasks = [
-        task_node(row, dependencies.get(row["id"], [])) for row in Task.objects.values(*TASK_FIELDS)
+        task_node(row, dependencies.get(row[0], []))
+        for row in Task.objects.order_by().values_list(*TASK_FIELDS)
     ]
     done = Q(tasks__status=TaskStatus.COMPLETED)
     projects = [
