@@ -75,13 +75,15 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
         self.subscriber_id = uuid.uuid4().hex
         self.connected_at = iso_utc(timezone.now())
 
+        # In the group first, then the head: an event committed after the head is surely
+        # broadcast to us, and "connected" promises every event after it.
         await self.channel_layer.group_add(live_feed_group(), self.channel_name)
+        head = await database_sync_to_async(feed_last_id)()
+        self.cursor = FeedCursor(event_types=event_types, last_seen=head)
         await subscriber_registry().add(self.subscriber_id, self._description(event_types))
         await self.send(
             text_data=_frame({"type": "connected", "subscriber_id": self.subscriber_id})
         )
-        head = await database_sync_to_async(feed_last_id)()
-        self.cursor = FeedCursor(event_types=event_types, last_seen=head)
         self.tasks = [
             asyncio.create_task(self._write_frames()),
             asyncio.create_task(self._keep_registered()),
@@ -129,6 +131,9 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(refresh_seconds())
             try:
+                # Renewed membership: a dead process's channels leave the group when their
+                # membership expires (the layer's group_expiry), live ones never do.
+                await self.channel_layer.group_add(live_feed_group(), self.channel_name)
                 await subscriber_registry().refresh(
                     self.subscriber_id, self._description(self.cursor.event_types)
                 )

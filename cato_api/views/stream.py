@@ -76,6 +76,7 @@ async def _events(request, event_types, since_id):
     try:
         head = await database_sync_to_async(feed_last_id)()
         cursor = FeedCursor(event_types=event_types, last_seen=head)
+        # The first line says the subscription is in place: every later event will come.
         yield b"retry: 2000\n\n"
         if since_id is not None and since_id < head:
             for event in await cursor.stored_between(since_id, head + 1):
@@ -88,6 +89,7 @@ async def _events(request, event_types, since_id):
                 message = None
             now = asyncio.get_running_loop().time()
             if now - refreshed > refresh_seconds():
+                await layer.group_add(live_feed_group(), channel)
                 await registry.refresh(subscriber_id, description)
                 refreshed = now
             if message is None or message.get("type") != LIVE_EVENTS_MESSAGE:

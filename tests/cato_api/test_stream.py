@@ -77,6 +77,8 @@ async def test_events_stream_live_and_resume_with_last_event_id(key):
     communicator, start = await open_stream(f"token={key}&event_types=agent_registered")
     assert start["status"] == 200
     assert dict(start["headers"])[b"Content-Type"] == b"text/event-stream"
+    # The stream's first line comes once the subscription is in place.
+    assert (await communicator.receive_output(5))["body"].startswith(b"retry:")
     stored = await agents(3)
     events = await read_events(communicator, 3)
     assert [event_id for event_id, _ in events] == [event["id"] for event in stored]
