@@ -18,6 +18,21 @@ DEFAULTS: dict[str, Any] = {
         # A subscriber of a process that died drops out of the count after this long.
         "SUBSCRIBER_TTL_SECONDS": 60,
     },
+    # Requests per client address on POST /v1/telemetry/batch: "<n>/<second|minute|hour|day>".
+    "TELEMETRY_RATE_LIMIT": "60/minute",
+    # The full privacy policy's address in GET /v1/privacy ("": that endpoint's own URL).
+    "PRIVACY_POLICY_URL": "",
+    "TELEMETRY_UPLOAD": {
+        "ENABLED": False,  # opt-in
+        "DO_NOT_TRACK": False,  # wins over ENABLED
+        "ENDPOINT": "",  # the full URL of POST /v1/telemetry/batch
+        "INTERVAL_HOURS": 24,  # the period of one batch (at most 168)
+        "MARCUS_VERSION": "1.0.0",
+        "MAX_ATTEMPTS": 5,  # per run, on 429, 5xx and connection errors
+        "BACKOFF_SECONDS": 2.0,  # the first wait; doubled after each failed attempt
+        "MAX_WAIT_SECONDS": 300.0,  # no single wait (Retry-After included) is longer
+        "TIMEOUT_SECONDS": 10.0,
+    },
 }
 
 

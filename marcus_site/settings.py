@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "research",
     "cato_api",
     "backend",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,9 @@ if REDIS_URL:
                 "hosts": [REDIS_URL],
                 "capacity": env.int("MARCUS_CHANNEL_CAPACITY", default=1000),
                 "expiry": 60,
+                # Subscribers renew their membership every few seconds (cato_api.consumers);
+                # a dead process's subscribers leave the group after this long.
+                "group_expiry": 300,
                 "prefix": env.str("MARCUS_CHANNEL_PREFIX", default="marcus"),
             },
         }
@@ -192,9 +196,6 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # ?format= is the research export's own parameter, not DRF's content negotiation.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_THROTTLE_RATES": {
-        "telemetry_batch": env.str("MARCUS_TELEMETRY_RATE_LIMIT", default="60/minute"),
-    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -225,6 +226,22 @@ MARCUS = {
     "LIVE_FEED": {
         "MAX_PENDING_EVENTS": env.int("MARCUS_LIVE_FEED_MAX_PENDING", default=5000),
         "SUBSCRIBER_TTL_SECONDS": env.int("MARCUS_SUBSCRIBER_TTL_SECONDS", default=60),
+    },
+    # The central telemetry backend: per client address on POST /v1/telemetry/batch.
+    "TELEMETRY_RATE_LIMIT": env.str("MARCUS_TELEMETRY_RATE_LIMIT", default="60/minute"),
+    # Where GET /v1/privacy points for the full policy (default: that endpoint itself).
+    "PRIVACY_POLICY_URL": env.str("MARCUS_PRIVACY_POLICY_URL", default=""),
+    # The opt-in uploader (manage.py upload_telemetry), client side.
+    "TELEMETRY_UPLOAD": {
+        "ENABLED": env.bool("TELEMETRY_UPLOAD_ENABLED", default=False),
+        "DO_NOT_TRACK": env.bool("DO_NOT_TRACK", default=False),
+        "ENDPOINT": env.str("TELEMETRY_ENDPOINT", default=""),
+        "INTERVAL_HOURS": env.int("TELEMETRY_UPLOAD_INTERVAL_HOURS", default=24),
+        "MARCUS_VERSION": env.str("MARCUS_VERSION", default="1.0.0"),
+        "MAX_ATTEMPTS": env.int("TELEMETRY_UPLOAD_MAX_ATTEMPTS", default=5),
+        "BACKOFF_SECONDS": env.float("TELEMETRY_UPLOAD_BACKOFF_SECONDS", default=2.0),
+        "MAX_WAIT_SECONDS": env.float("TELEMETRY_UPLOAD_MAX_WAIT_SECONDS", default=300.0),
+        "TIMEOUT_SECONDS": env.float("TELEMETRY_UPLOAD_TIMEOUT_SECONDS", default=10.0),
     },
 }
 
