@@ -34,8 +34,12 @@ def events() -> list[dict]:
     out += [
         {
             "event_type": "agent_registered",
-            "event_data": {"agent_id": f"a{i}", "name": f"Agent {i}", "role": "developer",
-                           "skills": ["python"]},
+            "event_data": {
+                "agent_id": f"a{i}",
+                "name": f"Agent {i}",
+                "role": "developer",
+                "skills": ["python"],
+            },
         }
         for i in range(AGENTS)
     ]
@@ -52,8 +56,11 @@ def events() -> list[dict]:
             {
                 "event_type": "task_created",
                 "event_data": {
-                    "task_id": f"t{i}", "name": f"Task {i}", "project_id": "p",
-                    "feature_id": f"f{i % FEATURES}", "dependencies": dependencies,
+                    "task_id": f"t{i}",
+                    "name": f"Task {i}",
+                    "project_id": "p",
+                    "feature_id": f"f{i % FEATURES}",
+                    "dependencies": dependencies,
                     "estimated_hours": rng.choice([1, 2, 4, 8]),
                     "priority": rng.choice(["low", "medium", "high", "urgent"]),
                 },
@@ -61,11 +68,16 @@ def events() -> list[dict]:
         )
     for i in range(0, TASKS, 2):
         agent = f"a{rng.randrange(AGENTS)}"
-        out.append({"event_type": "task_assigned",
-                    "event_data": {"task_id": f"t{i}", "agent_id": agent}})
+        out.append(
+            {"event_type": "task_assigned", "event_data": {"task_id": f"t{i}", "agent_id": agent}}
+        )
         if i % 4 == 0:
-            out.append({"event_type": "task_completed",
-                        "event_data": {"task_id": f"t{i}", "agent_id": agent}})
+            out.append(
+                {
+                    "event_type": "task_completed",
+                    "event_data": {"task_id": f"t{i}", "agent_id": agent},
+                }
+            )
     return out
 
 

@@ -37,6 +37,10 @@ CLOSE_NO_KEY = 4401
 CLOSE_BAD_KEY = 4403
 CLOSE_BAD_REQUEST = 4400
 CLOSE_OVERFLOW = 4008
+CLOSE_UNAVAILABLE = 4503
+UNAVAILABLE_MESSAGE = (
+    "The live feed is unavailable (its channel layer is down); reconnect with since_id shortly."
+)
 # With ?batch=1, at most this many events share a frame.
 MAX_EVENTS_PER_FRAME = 200
 DRAIN_POLL_SECONDS = 0.005
@@ -77,10 +81,19 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
 
         # In the group first, then the head: an event committed after the head is surely
         # broadcast to us, and "connected" promises every event after it.
-        await self.channel_layer.group_add(live_feed_group(), self.channel_name)
+        try:
+            await self.channel_layer.group_add(live_feed_group(), self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - the layer (Redis) is down
+            logger.warning("live feed: cannot join the group (%s)", type(exc).__name__)
+            self.subscriber_id = None
+            await self._refuse(CLOSE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+            return
         head = await database_sync_to_async(feed_last_id)()
         self.cursor = FeedCursor(event_types=event_types, last_seen=head)
-        await subscriber_registry().add(self.subscriber_id, self._description(event_types))
+        try:
+            await subscriber_registry().add(self.subscriber_id, self._description(event_types))
+        except Exception as exc:  # noqa: BLE001 - counting is best effort; the feed goes on
+            logger.warning("live feed: registry unavailable (%s)", type(exc).__name__)
         await self.send(
             text_data=_frame({"type": "connected", "subscriber_id": self.subscriber_id})
         )

@@ -15,6 +15,7 @@ import orjson
 from django.conf import settings
 
 from marcus_site.conf import marcus_setting
+from marcus_site.domain import Unavailable
 
 
 def ttl_seconds() -> float:
@@ -56,6 +57,10 @@ class _MemoryRegistry:
         return [info for info, _ in self.entries.values()]
 
 
+# Stale pooled connections (after a Redis restart) are checked and replaced before use.
+_RESILIENT = {"health_check_interval": 2, "socket_connect_timeout": 2, "socket_timeout": 5}
+
+
 class _RedisRegistry:
     """A sorted set (id by expiry time) and a hash (id to its public description)."""
 
@@ -71,7 +76,9 @@ class _RedisRegistry:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self._async_clients[loop] = redis.asyncio.Redis.from_url(self.url)
+            client = self._async_clients[loop] = redis.asyncio.Redis.from_url(
+                self.url, **_RESILIENT
+            )
         return client
 
     async def add(self, subscriber_id: str, info: dict[str, Any]) -> None:
@@ -94,8 +101,17 @@ class _RedisRegistry:
     def current(self) -> list[dict[str, Any]]:
         import redis
 
+        try:
+            return self._current(redis)
+        except (redis.RedisError, OSError) as exc:
+            raise Unavailable(
+                "The channel layer (Redis) is unavailable, so live subscribers cannot be "
+                "counted; try again shortly."
+            ) from exc
+
+    def _current(self, redis) -> list[dict[str, Any]]:
         if self._sync_client is None:
-            self._sync_client = redis.Redis.from_url(self.url)
+            self._sync_client = redis.Redis.from_url(self.url, **_RESILIENT)
         client = self._sync_client
         expiry_key, info_key = _keys()
         now = time.time()

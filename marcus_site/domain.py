@@ -22,3 +22,7 @@ class Invalid(DomainError):
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class Unavailable(DomainError):
+    """A dependency (Redis, say) is down (503)."""

@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from marcus_site.domain import Conflict, Invalid, NotFound
+from marcus_site.domain import Conflict, Invalid, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,12 @@ def _domain_response(exc: Exception) -> Response | None:
         return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Unavailable):
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
     if isinstance(exc, Invalid):
         body = {exc.field: [str(exc)]} if exc.field else {"detail": str(exc)}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

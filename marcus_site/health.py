@@ -4,6 +4,7 @@ import asyncio
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -22,11 +23,25 @@ def _failure(exc: BaseException) -> str:
     return f"unavailable: {type(exc).__name__}"
 
 
+def _sqlite_writable(cursor) -> None:
+    """SQLite serves reads while another process holds its write lock; writes would wait and
+    fail. Take the write lock briefly, with a short wait, to find out."""
+    configured = settings.DATABASES["default"].get("OPTIONS", {}).get("timeout", 5)
+    cursor.execute("PRAGMA busy_timeout = 1000")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("ROLLBACK")
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(configured * 1000)}")
+
+
 def check_database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+            if connection.vendor == "sqlite" and not connection.in_atomic_block:
+                _sqlite_writable(cursor)
     except Exception as exc:  # noqa: BLE001 - any failure of the dependency is the answer
         return _failure(exc)
     return OK

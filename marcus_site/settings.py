@@ -108,7 +108,8 @@ def _database_from_environment() -> dict:
                 # IMMEDIATE takes the write lock up front instead of failing on upgrade.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # A write waits this long for another writer, then fails with a 503.
+                "timeout": 5,
             }
         )
         # A file, as in production: WAL and the busy timeout behave as they will when served
@@ -124,11 +125,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
+    from redis import exceptions as redis_errors
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # A connection idle this long is checked before use, so that after a
+                        # Redis restart stale pooled connections are replaced, not failed on.
+                        "health_check_interval": 2,
+                        "retry_on_error": [
+                            redis_errors.ConnectionError,
+                            redis_errors.TimeoutError,
+                            ConnectionResetError,
+                        ],
+                    }
+                ],
                 "capacity": env.int("MARCUS_CHANNEL_CAPACITY", default=1000),
                 "expiry": 60,
                 # Subscribers renew their membership every few seconds (cato_api.consumers);
@@ -255,6 +270,8 @@ LOGGING = {
         # Request lines carry client addresses; the server logs errors, not who asked.
         "django.server": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # The uploader's and the simulator's HTTP client: one line per request is noise.
+        "httpx": {"level": "WARNING"},
     },
 }
 

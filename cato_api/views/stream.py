@@ -30,6 +30,7 @@ from marcus_site.openapi import READ_ERRORS, error_responses
 from marcus_site.timestamps import iso_utc
 
 HEARTBEAT_SECONDS = 15
+UNAVAILABLE = "The live feed is unavailable (its channel layer is down); resume shortly."
 
 
 def _sse(event: dict) -> bytes:
@@ -69,9 +70,14 @@ async def _events(request, event_types, since_id):
         "connected_at": iso_utc(timezone.now()),
     }
     congestion = Congestion(getattr(request, "asgi_send", None))
-    await layer.group_add(live_feed_group(), channel)
+    try:
+        await layer.group_add(live_feed_group(), channel)
+    except Exception:  # noqa: BLE001 - the layer (Redis) is down: say so and end
+        yield b"event: unavailable\ndata: %s\n\n" % orjson.dumps({"detail": UNAVAILABLE})
+        return
     registry = subscriber_registry()
-    await registry.add(subscriber_id, description)
+    with contextlib.suppress(Exception):  # counting subscribers is best effort
+        await registry.add(subscriber_id, description)
     refreshed = asyncio.get_running_loop().time()
     try:
         head = await database_sync_to_async(feed_last_id)()
@@ -90,7 +96,8 @@ async def _events(request, event_types, since_id):
             now = asyncio.get_running_loop().time()
             if now - refreshed > refresh_seconds():
                 await layer.group_add(live_feed_group(), channel)
-                await registry.refresh(subscriber_id, description)
+                with contextlib.suppress(Exception):
+                    await registry.refresh(subscriber_id, description)
                 refreshed = now
             if message is None or message.get("type") != LIVE_EVENTS_MESSAGE:
                 continue
