@@ -141,7 +141,9 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def stored_rows(count: int, *, spread: timedelta, agents: int = 100) -> list[tuple]:
+def stored_rows(
+    count: int, *, spread: timedelta, agents: int = 100, seed: int = 7
+) -> list[tuple]:
     """Rows in research.services.COLUMNS order, with feed ids after the stored ones."""
     from django.db import connection
 
@@ -161,7 +163,7 @@ def stored_rows(count: int, *, spread: timedelta, agents: int = 100) -> list[tup
 
     with transaction.atomic():
         feed_ids = allocate_ids(LiveEvent, count)
-    rng = random.Random(7)
+    rng = random.Random(seed)
     rows = []
     received = now.isoformat()
     for index, feed_id in enumerate(feed_ids):
@@ -362,7 +364,7 @@ def main() -> None:
         }
         print(json.dumps(results["ceiling"]), flush=True)
 
-        rows = stored_rows(total, spread=timedelta(days=90))
+        rows = stored_rows(total, spread=timedelta(days=90), seed=9)
         results["load_rows_per_s"] = round(load(rows))
         del rows
         analyze()
@@ -392,7 +394,7 @@ def main() -> None:
 
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM research_researchevent")
-        rows = stored_rows(total, spread=timedelta(hours=23))
+        rows = stored_rows(total, spread=timedelta(hours=23), seed=8)
         load(rows)
         del rows
         analyze()

@@ -25,21 +25,27 @@ def _log_unavailable(exc: Exception) -> None:
     logger.warning("database unavailable: %s", type(exc).__name__)
 
 
-def _domain_response(exc: Exception) -> Response | None:
+def domain_error_answer(exc: Exception) -> tuple[int, dict, dict[str, str]] | None:
+    """(status, body, headers) for a service's DomainError; None for anything else."""
     if isinstance(exc, NotFound):
-        return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        return status.HTTP_404_NOT_FOUND, {"detail": str(exc)}, {}
     if isinstance(exc, Conflict):
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return status.HTTP_409_CONFLICT, {"detail": str(exc)}, {}
     if isinstance(exc, Unavailable):
-        return Response(
-            {"detail": str(exc)},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
+        retry = {"Retry-After": RETRY_AFTER_SECONDS}
+        return status.HTTP_503_SERVICE_UNAVAILABLE, {"detail": str(exc)}, retry
     if isinstance(exc, Invalid):
         body = {exc.field: [str(exc)]} if exc.field else {"detail": str(exc)}
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return status.HTTP_400_BAD_REQUEST, body, {}
     return None
+
+
+def _domain_response(exc: Exception) -> Response | None:
+    answer = domain_error_answer(exc)
+    if answer is None:
+        return None
+    code, body, headers = answer
+    return Response(body, status=code, headers=headers)
 
 
 def api_exception_handler(exc, context):

@@ -26,7 +26,13 @@ from rest_framework.exceptions import ValidationError
 from api_keys.authentication import CHALLENGE, KeyRejected, NoKey, api_key_check, bearer_key
 from api_keys.cache import cached_key
 from api_keys.models import hash_key
-from marcus_site.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_ERRORS
+from marcus_site.domain import DomainError
+from marcus_site.errors import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_ERRORS,
+    domain_error_answer,
+)
 from marcus_site.group_commit import GroupWriter
 
 logger = logging.getLogger(__name__)
@@ -143,6 +149,8 @@ class FastEndpoint:
             outcome = await self._handle(headers, client, receive)
         except ApiError as error:
             outcome = error.outcome
+        except DomainError as error:
+            outcome = Outcome(*domain_error_answer(error))
         except UNAVAILABLE_ERRORS as exc:
             logger.warning("database unavailable: %s", type(exc).__name__)
             outcome = Outcome(

@@ -15,9 +15,10 @@ def websocket_urlpatterns() -> list:
 
 
 def fast_endpoints() -> list:
+    from cato_api.ingest import SYSTEM_EVENTS_INGEST
     from research.ingest import RESEARCH_INGEST
 
-    return [RESEARCH_INGEST]
+    return [RESEARCH_INGEST, SYSTEM_EVENTS_INGEST]
 
 
 def build_application() -> ProtocolTypeRouter:

@@ -193,7 +193,7 @@ STORAGES = {
 }
 
 # Research batches of 1,000 events can be several megabytes; each endpoint enforces its own
-# tighter limit with a 413 (see marcus_site.limits).
+# tighter limit with a 413 (marcus_site.fast_endpoints).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MARCUS_MAX_BODY_BYTES", default=16 * 1024 * 1024)
 
 LOGIN_URL = "admin:login"
