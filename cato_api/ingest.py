@@ -7,10 +7,9 @@ retried request by request, so each gets its own answer, exactly as if applied a
 
 from typing import Any
 
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from cato_api.services.system_events import system_events_apply
+from cato_api.services.system_events import system_event_groups_apply
 from cato_api.validation import validate_system_events
 from marcus_site.fast_endpoints import FastEndpoint, Outcome, parse_json, validation_error
 
@@ -30,14 +29,8 @@ class SystemEventsIngest(FastEndpoint):
         return len(payload[0])
 
     def write_group(self, payloads: list[tuple[list[Any], bool]]) -> list[tuple[list, bool]]:
-        if len(payloads) == 1:
-            events, batch = payloads[0]
-            return [(system_events_apply(events=events, batch=batch), batch)]
-        with transaction.atomic():
-            return [
-                (system_events_apply(events=events, batch=batch), batch)
-                for events, batch in payloads
-            ]
+        stored = system_event_groups_apply(groups=payloads)
+        return [(events, batch) for events, (_, batch) in zip(stored, payloads, strict=True)]
 
     def respond(self, result: tuple[list[dict], bool]) -> Outcome:
         applied, batch = result

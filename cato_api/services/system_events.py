@@ -282,6 +282,20 @@ def _in_batch(error: Invalid | Conflict, index: int | None) -> Invalid | Conflic
     return Conflict(f"events[{index}]: {error}")
 
 
+def _apply(events: Sequence[Any], batch: bool) -> list[NewLiveEvent]:
+    applied: list[NewLiveEvent] = []
+    for index, event in enumerate(events):
+        kind = SystemEventType(event.event_type)
+        try:
+            event_data = HANDLERS[kind](event.event_data)
+        except (Invalid, Conflict) as error:
+            raise _in_batch(error, index if batch else None) from None
+        applied.append(
+            NewLiveEvent(event_type=kind.value, event_data=event_data, metadata=event.metadata)
+        )
+    return applied
+
+
 @transaction.atomic
 def system_events_apply(*, events: Sequence[Any], batch: bool = False) -> list[dict[str, Any]]:
     """Apply validated events (``cato_api.event_schemas``) in order; store and broadcast them.
@@ -289,14 +303,21 @@ def system_events_apply(*, events: Sequence[Any], batch: bool = False) -> list[d
     All or nothing: an unknown id (``Invalid``, a 400) or an impossible transition
     (``Conflict``, a 409) rolls back the whole batch; its message names the event's index.
     """
-    recorded: list[NewLiveEvent] = []
-    for index, event in enumerate(events):
-        kind = SystemEventType(event.event_type)
-        try:
-            event_data = HANDLERS[kind](event.event_data)
-        except (Invalid, Conflict) as error:
-            raise _in_batch(error, index if batch else None) from None
-        recorded.append(
-            NewLiveEvent(event_type=kind.value, event_data=event_data, metadata=event.metadata)
-        )
-    return live_events_record(recorded)
+    return live_events_record(_apply(events, batch))
+
+
+@transaction.atomic
+def system_event_groups_apply(*, groups: Sequence[tuple[Sequence[Any], bool]]) -> list[list[dict]]:
+    """Several requests' events, applied in order in one transaction (the group commit of
+    cato_api.ingest); one list of stored events per request.
+
+    The feed ids are taken once, after every change: the write-order lock is then held only
+    for the insert and the commit, not while the state is being changed.
+    """
+    applied = [_apply(events, batch) for events, batch in groups]
+    stored = live_events_record([event for events in applied for event in events])
+    results, start = [], 0
+    for events in applied:
+        results.append(stored[start : start + len(events)])
+        start += len(events)
+    return results
