@@ -72,3 +72,8 @@ def write_results(name: str, results: dict) -> Path:
     path = RESULTS / f"{name}-{database_kind()}.json"
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2, default=str))
     return path
+
+
+def figure(name: str, value, unit: str, target: str | None = None, met: bool | None = None) -> dict:
+    """One row of a benchmark's summary table in docs/benchmarks.md."""
+    return {"figure": name, "value": value, "unit": unit, "target": target, "met": met}

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import api_key, machine, percentile, write_results
+from bench.common import api_key, figure, machine, percentile, write_results
 
 SETTLE_SECONDS = 15
 
@@ -202,6 +202,50 @@ def run_scenario(name, servers, key, subscribers, batch_frames, publish) -> dict
     return result
 
 
+def summarize(scenarios: list[dict], processes: int) -> list[dict]:
+    latency, thousand, full = scenarios
+    latency_target = 10 if processes == 1 else 25
+    where = "in-memory layer" if processes == 1 else "two processes over Redis"
+    lost = sum(s["total_lost"] + s["total_duplicates"] for s in scenarios)
+    return [
+        figure(
+            f"p99 latency, 10 subscribers x 100 events/s ({where})",
+            latency["latency_p99_ms"],
+            "ms",
+            f"<= {latency_target}",
+            latency["latency_p99_ms"] <= latency_target,
+        ),
+        figure("p50 latency at 100 events/s", latency["latency_p50_ms"], "ms"),
+        figure(
+            "events/s each of 10 subscribers receives at 1,000 events/s (batch frames)",
+            thousand["min_events_per_s_per_subscriber"],
+            "events/s",
+            ">= 1,000",
+            thousand["min_events_per_s_per_subscriber"] >= 990,
+        ),
+        figure(
+            "p99 latency at 1,000 events/s",
+            thousand["latency_p99_ms"],
+            "ms",
+            "<= 100",
+            thousand["latency_p99_ms"] <= 100,
+        ),
+        figure(
+            "full speed: events/s delivered to each subscriber",
+            full["min_events_per_s_per_subscriber"],
+            "events/s",
+        ),
+        figure("full speed: p99 latency", full["latency_p99_ms"], "ms"),
+        figure(
+            "events lost or repeated, all scenarios, all subscribers",
+            lost,
+            "events",
+            "0",
+            lost == 0,
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
@@ -243,7 +287,12 @@ def main() -> None:
             ]
     path = write_results(
         "live_feed",
-        {"processes": processes, "scenarios": scenarios, "quick": arguments.quick},
+        {
+            "processes": processes,
+            "scenarios": scenarios,
+            "quick": arguments.quick,
+            "summary": summarize(scenarios, processes),
+        },
     )
     print(f"\nMachine: {machine()}\nResults: {path}")
 

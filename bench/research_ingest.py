@@ -35,7 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import api_key, database_kind, machine, summary_ms, write_results
+from bench.common import (
+    api_key,
+    database_kind,
+    figure,
+    machine,
+    summary_ms,
+    write_results,
+)
 
 EXAMPLE_EVENTS = [
     {
@@ -141,9 +148,7 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def stored_rows(
-    count: int, *, spread: timedelta, agents: int = 100, seed: int = 7
-) -> list[tuple]:
+def stored_rows(count: int, *, spread: timedelta, agents: int = 100, seed: int = 7) -> list[tuple]:
     """Rows in research.services.COLUMNS order, with feed ids after the stored ones."""
     from django.db import connection
 
@@ -329,6 +334,59 @@ def export_rss(url: str, key: str, pid: int, export_format: str) -> dict:
     }
 
 
+def summarize(results: dict) -> list[dict]:
+    postgres = database_kind() == "postgresql"
+    batch = max(f["events_per_s"] for f in results["ingest"] if f["events_per_request"] > 1)
+    single = max(f["events_per_s"] for f in results["ingest"] if f["events_per_request"] == 1)
+    batch_target = 15_000 if postgres else 8_000
+    metrics = results["metrics_90_days"]["hours=24"]["p50_ms"]
+    worst = results["metrics_all_in_24h"]["hours=24"]["p50_ms"]
+    growth = results["export"]["rss_growth_mb"]
+    return [
+        figure(
+            "batches of 1,000 through HTTP",
+            batch,
+            "events/s",
+            f">= {batch_target:,}",
+            batch >= batch_target,
+        ),
+        figure("single events through HTTP", single, "events/s", ">= 500", single >= 500),
+        figure(
+            "database alone (same rows, same indexes)",
+            results["ceiling"]["database_rows_per_s"],
+            "rows/s",
+        ),
+        figure(
+            "batch ingest as a share of the database alone",
+            results["ceiling"]["fraction_of_ceiling"],
+            "fraction",
+        ),
+        figure(
+            "research metrics p50, events over 90 days",
+            metrics,
+            "ms",
+            "<= 100 (PostgreSQL)",
+            metrics <= 100 if postgres else None,
+        ),
+        figure(
+            "research metrics p50, every event in the last 24 h",
+            worst,
+            "ms",
+            "<= 100 (PostgreSQL)",
+            worst <= 100 if postgres else None,
+        ),
+        figure(
+            f"export of {results['export']['lines']:,} events: server RSS growth",
+            growth,
+            "MB",
+            "< 50",
+            growth < 50,
+        ),
+        figure("list by agent, p50", results["list"]["agent_id"]["p50_ms"], "ms"),
+        figure("list by type, p50", results["list"]["event_type"]["p50_ms"], "ms"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, 100k rows")
@@ -405,6 +463,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
+    results["summary"] = summarize(results)
     path = write_results("research_ingest", results)
     print(f"database: {database_kind()}  results: {path}")
 

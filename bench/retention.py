@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import database_kind, write_results
+from bench.common import database_kind, figure, write_results
 from bench.research_ingest import load, rss_kb, setup_django, stored_rows
 
 
@@ -97,6 +97,30 @@ def main() -> None:
         "rss_growth_mb": round((peak[0] - before) / 1024, 1),
         "command_output": out.getvalue().strip(),
     }
+    postgres = database_kind() == "postgresql"
+    results["summary"] = [
+        figure(
+            f"deleting {expired:,} expired research events",
+            results["rows_per_s"],
+            "rows/s",
+            ">= 100,000 (PostgreSQL)",
+            results["rows_per_s"] >= 100_000 if postgres else None,
+        ),
+        figure(
+            "RSS growth while deleting",
+            results["rss_growth_mb"],
+            "MB",
+            "< 50",
+            results["rss_growth_mb"] < 50,
+        ),
+        figure(
+            "rows inside the window kept",
+            results["remaining_rows"],
+            "rows",
+            f"{expired // 10:,}",
+            results["remaining_rows"] == expired // 10,
+        ),
+    ]
     print(json.dumps(results, indent=2))
     print("results:", write_results("retention", results), "database:", database_kind())
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import api_key, database_kind, summary_ms, write_results
+from bench.common import api_key, database_kind, figure, summary_ms, write_results
 
 AGENTS, TASKS, FEATURES = 100, 2000, 50
 
@@ -120,6 +120,24 @@ def main() -> None:
             "response_kb": round(sizes[-1] / 1024),
             "snapshot": summary_ms(durations),
         }
+    postgres = database_kind() == "postgresql"
+    p50 = results["snapshot"]["p50_ms"]
+    results["summary"] = [
+        figure(
+            "snapshot p50 (100 agents, 2,000 tasks, 50 features)",
+            p50,
+            "ms",
+            "<= 50 (PostgreSQL)",
+            p50 <= 50 if postgres else None,
+        ),
+        figure("snapshot p99", results["snapshot"]["p99_ms"], "ms"),
+        figure("response size", results["response_kb"], "KB"),
+        figure(
+            "system events applied through the API (batches of 500)",
+            results["build_events_per_s"],
+            "events/s",
+        ),
+    ]
     print(json.dumps(results, indent=2))
     print("results:", write_results("snapshot", results), "database:", database_kind())
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import connection, models
 
+FEW_ROWS = 20
+
 
 def insert_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
@@ -21,6 +23,17 @@ def insert_rows(
     fields = [model._meta.get_field(name) for name in columns]
     quoted = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     if connection.vendor == "postgresql":
+        rows = list(rows)
+        if len(rows) <= FEW_ROWS:
+            # A few rows: one INSERT is one round trip; COPY would take several.
+            if rows:
+                marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"INSERT INTO {table} ({quoted}) VALUES " + ", ".join([marks] * len(rows)),
+                        [value for row in rows for value in row],
+                    )
+            return
         # Django's wrapper turns psycopg's errors into django.db's (IntegrityError, ...).
         with connection.cursor() as cursor, connection.wrap_database_errors:
             with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:

@@ -21,8 +21,9 @@ from cato_api.models import LiveEvent
 from marcus_site.bulk import allocate_ids, insert_rows
 from marcus_site.timestamps import iso_utc
 
-# Any constant works; it names "the order of feed ids" for pg_advisory_xact_lock.
-_WRITE_ORDER_LOCK = 0x4D41524355  # "MARCU"
+# Any constant works; it names "the order of feed ids" for pg_advisory_xact_lock. The
+# PostgreSQL function marcus_feed_ids (migration 0002) takes the same lock.
+WRITE_ORDER_LOCK = 0x4D41524355  # "MARCU"
 
 COLUMNS = ("id", "event_type", "event_data", "metadata", "timestamp")
 
@@ -56,13 +57,6 @@ def _require_transaction() -> None:
         raise RuntimeError("feed ids are taken inside the writer's transaction")
 
 
-def _take_write_order() -> None:
-    """On SQLite the transaction's write lock already orders writers (IMMEDIATE)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_WRITE_ORDER_LOCK])
-
-
 def feed_ids_reserve(count: int) -> list[int]:
     """Feed ids for ``count`` events stored outside the live-event log (research events).
 
@@ -70,7 +64,12 @@ def feed_ids_reserve(count: int) -> list[int]:
     held from here to the commit.
     """
     _require_transaction()
-    _take_write_order()
+    if connection.vendor == "postgresql":
+        # The write-order lock and the ids, in one round trip.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT marcus_feed_ids(%s)", [count])
+            return [row[0] for row in cursor.fetchall()]
+    # On SQLite the transaction's write lock already orders writers (IMMEDIATE).
     return allocate_ids(LiveEvent, count)
 
 
