@@ -315,3 +315,52 @@ def test_self_dependency_is_refused(client_with_key):
         "task_created", task_id="t9", project_id="p1", feature_id="f1", dependencies=["t9"]
     )
     assert post_events(client_with_key, event, expect=400)
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(client_with_key):
+    """Rows are read once per table and written once per kind of change."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from api_keys import cache
+
+    def run(prefix: str, tasks: int) -> int:
+        build_world(
+            client_with_key,
+            project=f"{prefix}-p",
+            features=(f"{prefix}-f",),
+            agents=(f"{prefix}-a",),
+        )
+        events = [
+            system_event(
+                "task_created",
+                task_id=f"{prefix}-t{i}",
+                project_id=f"{prefix}-p",
+                feature_id=f"{prefix}-f",
+                name=f"T{i}",
+                dependencies=[f"{prefix}-t{i - 1}"] if i else [],
+            )
+            for i in range(tasks)
+        ]
+        for i in range(tasks):
+            events += [
+                system_event("task_assigned", task_id=f"{prefix}-t{i}", agent_id=f"{prefix}-a"),
+                system_event(
+                    "task_progress",
+                    task_id=f"{prefix}-t{i}",
+                    agent_id=f"{prefix}-a",
+                    status="in_progress",
+                    progress=50,
+                ),
+                system_event("task_completed", task_id=f"{prefix}-t{i}", agent_id=f"{prefix}-a"),
+            ]
+        cache._active.clear()
+        with CaptureQueriesContext(connection) as queries:
+            post_events(client_with_key, *events)
+        return len(queries)
+
+    small, large = run("s", 3), run("l", 60)
+    # (On PostgreSQL many live events go in by COPY, which the query log does not show.)
+    assert large <= small
+    assert large <= 20
+    assert Task.objects.filter(status="completed").count() == 63
