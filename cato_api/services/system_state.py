@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 
 from cato_api.models import Agent, AgentTaskRecord, Feature, Project, Task, TaskDependency
+from marcus_site.bulk import update_rows
 from marcus_site.domain import Conflict, Invalid
 
 HOW_TO_CREATE = {
@@ -117,8 +118,6 @@ class SystemState:
             agent.current_task_id = pending_current[agent.pk]
             if agent.current_task_id:
                 self.changed[Agent][agent.pk] = agent
-        if self.changed[Agent]:
-            Agent.objects.bulk_update(self.changed[Agent].values(), AGENT_FIELDS)
-        if self.changed[Task]:
-            Task.objects.bulk_update(self.changed[Task].values(), TASK_FIELDS)
+        update_rows(Agent, AGENT_FIELDS, self.changed[Agent].values())
+        update_rows(Task, TASK_FIELDS, self.changed[Task].values())
         AgentTaskRecord.objects.bulk_create(self.records)
