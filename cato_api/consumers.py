@@ -20,6 +20,7 @@ from django.utils import timezone
 from api_keys.authentication import KeyRejected, api_key_check
 from cato_api.broadcast import live_feed_group
 from cato_api.feed import (
+    CATCH_UP_SECONDS,
     Congestion,
     FeedCursor,
     FeedRequestError,
@@ -100,6 +101,7 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
         self.tasks = [
             asyncio.create_task(self._write_frames()),
             asyncio.create_task(self._keep_registered()),
+            asyncio.create_task(self._catch_up()),
         ]
         if since_id is not None and since_id < head:
             await self._replay(since_id, head)
@@ -185,6 +187,20 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
             await self._overflow()
             return
         self._push(events)
+
+    async def _catch_up(self) -> None:
+        while not self.closing:
+            await asyncio.sleep(CATCH_UP_SECONDS)
+            try:
+                missed = await self.cursor.catch_up()
+            except Exception as exc:  # noqa: BLE001 - the database away: try again later
+                logger.warning("live feed: catch-up failed (%s)", type(exc).__name__)
+                continue
+            if missed and not self.closing:
+                if len(self.pending) >= self.max_pending:
+                    await self._overflow()
+                    return
+                self._push(missed)
 
     def _push(self, events: list[dict]) -> None:
         if events:

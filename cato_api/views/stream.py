@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from api_keys.authentication import KeyRejected, NoKey, api_key_check, bearer_key
 from cato_api.broadcast import LIVE_EVENTS_MESSAGE, live_feed_group
 from cato_api.feed import (
+    CATCH_UP_SECONDS,
     Congestion,
     FeedCursor,
     FeedRequestError,
@@ -78,7 +79,7 @@ async def _events(request, event_types, since_id):
     registry = subscriber_registry()
     with contextlib.suppress(Exception):  # counting subscribers is best effort
         await registry.add(subscriber_id, description)
-    refreshed = asyncio.get_running_loop().time()
+    refreshed = last_heartbeat = asyncio.get_running_loop().time()
     try:
         head = await database_sync_to_async(feed_last_id)()
         cursor = FeedCursor(event_types=event_types, last_seen=head)
@@ -89,11 +90,15 @@ async def _events(request, event_types, since_id):
                 yield _sse(event)
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), HEARTBEAT_SECONDS)
+                message = await asyncio.wait_for(layer.receive(channel), CATCH_UP_SECONDS)
             except TimeoutError:
-                yield b": heartbeat\n\n"
                 message = None
+                for event in await cursor.catch_up():
+                    yield _sse(event)
             now = asyncio.get_running_loop().time()
+            if now - last_heartbeat > HEARTBEAT_SECONDS:
+                yield b": heartbeat\n\n"
+                last_heartbeat = now
             if now - refreshed > refresh_seconds():
                 await layer.group_add(live_feed_group(), channel)
                 with contextlib.suppress(Exception):

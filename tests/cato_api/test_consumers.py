@@ -248,3 +248,21 @@ async def test_subscribers_are_listed_while_connected(key, client_with_key):
     await communicator.disconnect()
     after = (await sync_to_async(client_with_key.get)("/api/cato/events/subscribers")).json()
     assert first["subscriber_id"] not in {s["subscriber_id"] for s in after["subscribers"]}
+
+
+async def test_a_lost_last_broadcast_is_caught_up_when_the_feed_goes_quiet(key):
+    """With no later event to reveal the gap, a quiet subscriber still gets events whose
+    broadcast was lost, within a couple of seconds."""
+    communicator, _ = await connect(f"token={key}")
+
+    def store_quietly():
+        with transaction.atomic():
+            stored = live_events_record(
+                [NewLiveEvent("agent_status_changed", {"n": i}) for i in range(2)]
+            )
+            transaction.get_connection().run_on_commit.clear()
+        return [event["id"] for event in stored]
+
+    ids = await sync_to_async(store_quietly)()
+    assert await receive_ids(communicator, 2) == ids
+    await communicator.disconnect()
