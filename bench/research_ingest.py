@@ -177,8 +177,8 @@ def stored_rows(count: int, *, spread: timedelta, agents: int = 100, seed: int =
         agent = f"agent-{rng.randrange(agents)}"
         rows.append(
             (
-                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 feed_id,
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 event.event_type,
                 moment.isoformat(),
                 received,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from marcus_site.admin_widgets import pretty_json
 from research.export import csv_row, csv_writer, jsonl_line
-from research.models import ResearchEvent
+from research.models import EVENT_FIELDS, ResearchEvent
 from research.serializers import event_record
 
 
@@ -32,17 +32,7 @@ class ResearchEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
     actions = ["export_csv", "export_jsonl"]
-    fields = [
-        "event_id",
-        "event_type",
-        "timestamp",
-        "received_at",
-        "session_id",
-        "agent_id",
-        "task_id",
-        "feature_id",
-        "event_data_json",
-    ]
+    fields = [*EVENT_FIELDS[:-1], "event_data_json"]
     readonly_fields = fields
 
     @admin.display(description="event data")

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import orjson
 from django.db import connection, transaction
 
+from research.models import EVENT_FIELDS
 from research.selectors import LIST_FIELDS, EventFilters, research_event_rows
-from research.serializers import EVENT_FIELDS, event_record
+from research.serializers import event_record
 
 CHUNK_BYTES = 64 * 1024
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}

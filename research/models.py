@@ -21,6 +21,22 @@ class CoordinationType(models.TextChoices):
     HANDOFF = "handoff"
 
 
+# A research event as clients see it (the API, exports, the admin), in this order.
+EVENT_FIELDS = (
+    "event_id",
+    "event_type",
+    "timestamp",
+    "received_at",
+    "session_id",
+    "agent_id",
+    "task_id",
+    "feature_id",
+    "event_data",
+)
+# Copied out of event_data at ingest, for the metrics.
+DERIVED_COLUMNS = ("coordination_type", "confidence", "metric_name", "metric_value")
+
+
 class ResearchEvent(models.Model):
     # The event's id on the live feed, from the same sequence as cato_api.LiveEvent: research
     # events are stored once, here, and the feed reads them from this table.

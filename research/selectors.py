@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from research.models import (
+    EVENT_FIELDS,
     CoordinationType,
     ResearchEvent,
     ResearchEventType,
@@ -24,18 +25,7 @@ from research.rollup import (
     hour_of,
 )
 
-LIST_FIELDS = (
-    "feed_id",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "received_at",
-    "session_id",
-    "agent_id",
-    "task_id",
-    "feature_id",
-    "event_data",
-)
+LIST_FIELDS = ("feed_id", *EVENT_FIELDS)
 
 
 @dataclass(frozen=True)

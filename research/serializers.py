@@ -9,18 +9,6 @@ from marcus_site.timestamps import iso_utc
 from research.models import ResearchEventType
 from research.selectors import EventFilters
 
-EVENT_FIELDS = (
-    "event_id",
-    "event_type",
-    "timestamp",
-    "received_at",
-    "session_id",
-    "agent_id",
-    "task_id",
-    "feature_id",
-    "event_data",
-)
-
 
 def event_record(row: dict[str, Any]) -> dict[str, Any]:
     """A stored event as the API shows it (also one line of the JSONL export)."""

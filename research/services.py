@@ -16,27 +16,13 @@ from cato_api.services.live_events import (
 )
 from marcus_site.bulk import insert_rows
 from marcus_site.timestamps import iso_utc
-from research.models import ResearchEvent
+from research.models import DERIVED_COLUMNS, EVENT_FIELDS, ResearchEvent
 from research.rollup import rollup_add
 from research.serializers import feed_data
 from research.validation import ValidEvent
 
-COLUMNS = (
-    "event_id",
-    "feed_id",
-    "event_type",
-    "timestamp",
-    "received_at",
-    "session_id",
-    "agent_id",
-    "task_id",
-    "feature_id",
-    "event_data",
-    "coordination_type",
-    "confidence",
-    "metric_name",
-    "metric_value",
-)
+# The order of the rows _insert builds.
+COLUMNS = ("feed_id", *EVENT_FIELDS, *DERIVED_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -95,8 +81,8 @@ def _insert(events: Sequence[ValidEvent]) -> list[dict]:
             )
         rows.append(
             (
-                event.event_id,
                 feed_id,
+                event.event_id,
                 event.event_type,
                 stamp[0],
                 received_at,
