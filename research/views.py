@@ -64,8 +64,7 @@ class ResearchEventsView(APIView):
     def post(self, request):
         # Under Daphne this POST is answered by RESEARCH_INGEST straight from ASGI (group
         # commit); this view serves it the same way elsewhere and documents it.
-        outcome = RESEARCH_INGEST.serve_sync(request)
-        return Response(outcome.body, status=outcome.status, headers=outcome.headers)
+        return RESEARCH_INGEST.drf_response(request)
 
     @extend_schema(
         summary="Research events, newest first (cursor-paginated)",

@@ -81,8 +81,7 @@ class SystemEventsView(APIView):
     def post(self, request):
         # Under Daphne this POST is answered by SYSTEM_EVENTS_INGEST straight from ASGI
         # (group commit); this view serves it the same way elsewhere and documents it.
-        outcome = SYSTEM_EVENTS_INGEST.serve_sync(request)
-        return Response(outcome.body, status=outcome.status, headers=outcome.headers)
+        return SYSTEM_EVENTS_INGEST.drf_response(request)
 
     @extend_schema(
         summary="Stored live events after since_id, oldest first",
