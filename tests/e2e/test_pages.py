@@ -24,26 +24,35 @@ def foreign_requests(page, server_url: str) -> list[str]:
     return seen
 
 
+def make_admin(server) -> None:
+    environment = {**server.environment, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
+    manage(
+        environment,
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "admin",
+        "--email",
+        "admin@example.invalid",
+    )
+
+
+def log_in(page, url: str) -> None:
+    """Open ``url`` (it redirects to the login page) and log in as the admin user."""
+    page.goto(url)
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+
 def test_admin_is_styled_and_lists_milestones(tmp_path, page):
     with running_server(tmp_path, DEBUG="false") as server:
-        environment = {**server.environment, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-        manage(
-            environment,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.invalid",
-        )
+        make_admin(server)
         foreign = foreign_requests(page, server.url)
         failed: list[str] = []
         page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
 
-        page.goto(f"{server.url}/admin/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        log_in(page, f"{server.url}/admin/")
         page.wait_for_selector("#site-name")
         # The admin's own stylesheet was served (WhiteNoise) and applied.
         header_colour = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
@@ -75,17 +84,8 @@ def test_dashboard_shows_the_snapshot_and_the_live_feed(tmp_path, page):
     import httpx
 
     with running_server(tmp_path, DEBUG="false") as server:
-        environment = {**server.environment, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-        manage(
-            environment,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.invalid",
-        )
-        key = manage(environment, "create_api_key", "dashboard").strip().splitlines()[-1]
+        make_admin(server)
+        key = manage(server.environment, "create_api_key", "dashboard").strip().splitlines()[-1]
         headers = {"Authorization": f"Bearer {key}"}
 
         def post(event_type, **data):
@@ -98,10 +98,7 @@ def test_dashboard_shows_the_snapshot_and_the_live_feed(tmp_path, page):
 
         post("agent_registered", agent_id="agent-ui", name="Interface agent", role="frontend")
         foreign = foreign_requests(page, server.url)
-        page.goto(f"{server.url}/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        log_in(page, f"{server.url}/")
         page.wait_for_selector("text=Interface agent")
         page.wait_for_selector("#feed-state.live")
         assert page.inner_text("#m-agents") == "1"
