@@ -15,10 +15,11 @@ def websocket_urlpatterns() -> list:
 
 
 def fast_endpoints() -> list:
+    from backend.ingest import TELEMETRY_BATCH_INGEST
     from cato_api.ingest import SYSTEM_EVENTS_INGEST
     from research.ingest import RESEARCH_INGEST
 
-    return [RESEARCH_INGEST, SYSTEM_EVENTS_INGEST]
+    return [RESEARCH_INGEST, SYSTEM_EVENTS_INGEST, TELEMETRY_BATCH_INGEST]
 
 
 def build_application() -> ProtocolTypeRouter:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/telemetry/", include("telemetry.urls")),
     path("api/research/", include("research.urls")),
     path("api/cato/", include("cato_api.urls")),
+    path("v1/", include("backend.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -70,6 +70,7 @@ def _research_rollup(cutoff: datetime) -> int:
 
 
 def targets() -> list[RetentionTarget]:
+    from backend.models import TelemetryBatch
     from cato_api.models import LiveEvent
     from research.models import ResearchEvent
     from telemetry.models import Milestone
@@ -78,6 +79,8 @@ def targets() -> list[RetentionTarget]:
         RetentionTarget("milestones", Milestone, "started_at"),
         RetentionTarget("live_events", LiveEvent, "timestamp"),
         RetentionTarget("research_events", ResearchEvent, "timestamp", _research_rollup),
+        # A batch's milestone rows go with it (on delete cascade), in the same transaction.
+        RetentionTarget("telemetry_batches", TelemetryBatch, "received_at"),
     ]
 
 

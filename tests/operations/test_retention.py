@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from backend.models import BatchMilestone, TelemetryBatch
 from cato_api.models import LiveEvent
 from research.models import ResearchEvent, ResearchHourlyRollup
 from telemetry.models import Milestone
@@ -49,12 +50,35 @@ def place(days: int, *, inside: int, outside: int) -> None:
                 timestamp=moment,
                 session_id="s",
             )
+        if days == 365:
+            batch = TelemetryBatch.objects.create(
+                installation_id=f"{index:016x}",
+                marcus_version="1.0.0",
+                python_version="3.11.7",
+                os_type="linux",
+                period_start=moment - timedelta(days=1),
+                period_end=moment,
+                received_at=moment,
+                raw={},
+            )
+            for milestone_type in ("deployment", "project_creation"):
+                BatchMilestone.objects.create(
+                    batch=batch,
+                    milestone_type=milestone_type,
+                    attempts=2,
+                    completed=1,
+                    failed=1,
+                    duration_total_seconds=3.0,
+                    received_at=moment,
+                    marcus_version="1.0.0",
+                )
 
 
 @pytest.fixture
 def rows():
     place(30, inside=3, outside=5)
     place(90, inside=4, outside=6)
+    place(365, inside=2, outside=7)
     ResearchHourlyRollup.objects.create(
         hour=NOW - timedelta(days=91), event_type="decision_point", agent_key="", events=6
     )
@@ -69,6 +93,8 @@ def counts() -> dict[str, int]:
         "live_events": LiveEvent.objects.count(),
         "research_events": ResearchEvent.objects.count(),
         "rollup": ResearchHourlyRollup.objects.count(),
+        "telemetry_batches": TelemetryBatch.objects.count(),
+        "batch_milestones": BatchMilestone.objects.count(),
     }
 
 
@@ -78,14 +104,25 @@ def test_dry_run_prints_exact_counts_and_removes_nothing(rows):
     assert "milestones: would remove 5 rows" in out
     assert "live_events: would remove 5 rows" in out
     assert "research_events: would remove 6 rows" in out
+    assert "telemetry_batches: would remove 7 rows" in out
     assert "nothing was removed" in out
     assert counts() == before
 
 
 def test_rows_just_past_the_window_go_and_rows_just_inside_stay(rows):
     out, err = run("--batch-size", "100")
-    assert counts() == {"milestones": 3, "live_events": 3, "research_events": 4, "rollup": 1}
+    assert counts() == {
+        "milestones": 3,
+        "live_events": 3,
+        "research_events": 4,
+        "rollup": 1,
+        "telemetry_batches": 2,
+        "batch_milestones": 4,
+    }
     assert all(row.started_at > NOW - timedelta(days=30) for row in Milestone.objects.all())
+    kept = NOW - timedelta(days=365)
+    assert all(row.received_at > kept for row in BatchMilestone.objects.all())
+    assert "telemetry_batches: removed 7 rows" in out
     assert "milestones: removed 5 rows" in out
     assert "research_events: removed 6 rows" in out
     assert "rows/s" in err  # the progress bar
@@ -96,7 +133,14 @@ def test_rows_just_past_the_window_go_and_rows_just_inside_stay(rows):
 
 def test_only_one_table(rows):
     run("--only", "live_events")
-    assert counts() == {"milestones": 8, "live_events": 3, "research_events": 10, "rollup": 2}
+    assert counts() == {
+        "milestones": 8,
+        "live_events": 3,
+        "research_events": 10,
+        "rollup": 2,
+        "telemetry_batches": 9,
+        "batch_milestones": 18,
+    }
 
 
 def test_many_batches_remove_everything_expired():
