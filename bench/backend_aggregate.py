@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import summary_ms  # noqa: E402
+
 SEED_BATCHES_PER_SECOND = 605
 TARGET_P50_MS = 20.0
 TARGET_RATIO = 5.0
@@ -107,28 +109,6 @@ MILESTONE_COLUMNS = (
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summarize_ms(seconds: list[float]) -> dict[str, float]:
-    milliseconds = [value * 1000 for value in seconds]
-    return {
-        "count": len(milliseconds),
-        "p50_ms": round(percentile(milliseconds, 0.50), 2),
-        "p90_ms": round(percentile(milliseconds, 0.90), 2),
-        "p99_ms": round(percentile(milliseconds, 0.99), 2),
-        "mean_ms": round(statistics.fmean(milliseconds), 2) if milliseconds else float("nan"),
-    }
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -330,7 +310,7 @@ async def _python_loadgen(config: dict) -> dict:
         deadline = began + config["duration"]
         await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
-    summary = summarize_ms(latencies)
+    summary = summary_ms(latencies)
     return {
         "loadgen": "python",
         "concurrency": concurrency,
@@ -681,7 +661,7 @@ def measure_aggregate(url: str, params: dict, requests: int, warmup: int) -> dic
             last = client.get("/v1/metrics/aggregate", params=params)
             latencies.append(time.perf_counter() - began)
             statuses[last.status_code] += 1
-    result = summarize_ms(latencies)
+    result = summary_ms(latencies)
     result["statuses"] = {str(code): n for code, n in statuses.items()}
     if last is not None and last.status_code == 200:
         result["answer"] = last.json()
@@ -766,7 +746,7 @@ def measure_seed(database_url: str, hours: int, version: str | None, repeat: int
                 timings.append(time.perf_counter() - began)
         finally:
             connection.close()
-    result = summarize_ms(timings)
+    result = summary_ms(timings)
     result["plan"] = plan
     result["milestone_rows_in_window"] = rows_in_window
     return result
@@ -808,7 +788,7 @@ def _django_helper(config: dict) -> dict:
     return {
         "queries": [sql for sql, _ in captured],
         "plans": plans,
-        "in_process": summarize_ms(timings),
+        "in_process": summary_ms(timings),
     }
 
 

@@ -23,11 +23,14 @@ def database_kind() -> str:
 
 
 def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
+    """Linear interpolation between closest ranks (numpy's default)."""
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summary_ms(seconds: list[float]) -> dict[str, float]:

@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import summary_ms  # noqa: E402
+
 TABLE = "telemetry_milestone"
 MILESTONE_TYPES = [
     "project_creation",
@@ -77,28 +79,6 @@ COLUMNS = (
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summarize_ms(seconds: list[float]) -> dict[str, float]:
-    milliseconds = [value * 1000 for value in seconds]
-    return {
-        "count": len(milliseconds),
-        "p50_ms": round(percentile(milliseconds, 0.50), 2),
-        "p90_ms": round(percentile(milliseconds, 0.90), 2),
-        "p99_ms": round(percentile(milliseconds, 0.99), 2),
-        "mean_ms": round(statistics.fmean(milliseconds), 2) if milliseconds else float("nan"),
-    }
 
 
 def median_of(rounds: list[dict], key: str) -> float:
@@ -205,9 +185,9 @@ async def _loadgen(config: dict) -> dict:
         "pairs_per_s": round(pairs / elapsed, 1),
         "requests": requests,
         "requests_per_s": round(requests / elapsed, 1),
-        "all_requests": summarize_ms(start_latencies + complete_latencies),
-        "start": summarize_ms(start_latencies),
-        "complete": summarize_ms(complete_latencies),
+        "all_requests": summary_ms(start_latencies + complete_latencies),
+        "start": summary_ms(start_latencies),
+        "complete": summary_ms(complete_latencies),
         "statuses": dict(statuses),
         "unexpected_statuses": dict(unexpected),
         "transport_errors": dict(errors),
@@ -570,7 +550,7 @@ def measure_metrics(url: str, key: str, params: dict, requests: int, warmup: int
             latencies.append(time.perf_counter() - began)
             statuses[response.status_code] += 1
             body = response
-    result = summarize_ms(latencies)
+    result = summary_ms(latencies)
     result["statuses"] = {str(code): number for code, number in statuses.items()}
     if body is not None and body.status_code == 200:
         result["metrics"] = body.json()["metrics"]
@@ -623,7 +603,7 @@ def _django_helper(config: dict) -> dict:
         "arguments": arguments,
         "sql": literal_sql,
         "plan": plan,
-        "in_process": summarize_ms(timings),
+        "in_process": summary_ms(timings),
     }
 
 
