@@ -435,9 +435,14 @@ def main() -> None:
                 metrics_url, key, {"hours": 24, "agent_id": "agent-7"}, count
             ),
         }
+        size = f"{total:,} rows"
         results["explain"] = {
-            "agent_id": explain({"agent_id": "agent-7"}),
-            "event_type": explain({"event_type": "decision_point"}),
+            f"GET /api/research/events/?agent_id=agent-7 ({size})": explain(
+                {"agent_id": "agent-7"}
+            ),
+            f"GET /api/research/events/?event_type=decision_point ({size})": explain(
+                {"event_type": "decision_point"}
+            ),
         }
         list_url = f"{server.url}/api/research/events/"
         results["list"] = {
