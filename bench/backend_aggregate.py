@@ -376,7 +376,7 @@ def measure_ingest(arguments, server, database_url: str, scratch: Path) -> list[
     if loadgen == "wrk" and not shutil.which("wrk"):
         log("wrk is not installed: using the Python load generator")
         loadgen = "python"
-    duration = arguments.duration or (3.0 if arguments.quick else 10.0)
+    duration = arguments.duration or (2.0 if arguments.quick else 10.0)
     results = []
     run = 0
     for concurrency in [int(value) for value in arguments.concurrency.split(",")]:
@@ -429,7 +429,7 @@ def measure_scale_out(arguments, scratch: Path) -> dict:
     from tests.e2e.server import running_servers
 
     loadgen = "wrk" if arguments.loadgen == "wrk" and shutil.which("wrk") else "python"
-    duration = arguments.duration or (3.0 if arguments.quick else 10.0)
+    duration = arguments.duration or (2.0 if arguments.quick else 10.0)
     concurrency = 32
     rounds = []
     folder = scratch / "scale-out"

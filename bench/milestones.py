@@ -690,10 +690,10 @@ def benchmark(arguments: argparse.Namespace) -> dict:
 
     database_kind = "postgres" if is_postgres(os.environ.get("DATABASE_URL", "")) else "sqlite"
     quick = arguments.quick
-    duration = arguments.duration or (3.0 if quick else 10.0)
+    duration = arguments.duration or (2.0 if quick else 10.0)
     warmup = 0.5 if quick else 1.0
     repeat = arguments.repeat or (1 if quick else 3)
-    rows = arguments.rows or (100_000 if quick else 1_000_000)
+    rows = arguments.rows or (50_000 if quick else 1_000_000)
     requests = arguments.requests or (50 if quick else 200)
     concurrencies = [int(value) for value in arguments.concurrency.split(",")]
     client = arguments.client or ("wrk" if shutil.which("wrk") else "httpx")
@@ -870,7 +870,7 @@ def main() -> None:
         print(json.dumps(_django_helper(json.loads(sys.argv[2]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s runs, 100,000 rows, 1 round")
+    parser.add_argument("--quick", action="store_true", help="2 s runs, 50,000 rows, 1 round")
     parser.add_argument("--concurrency", default="1,10,32", help="comma-separated (1,10,32)")
     parser.add_argument("--duration", type=float, help="seconds per throughput round (10)")
     parser.add_argument("--repeat", type=int, help="rounds per measurement, medians kept (3)")
