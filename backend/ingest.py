@@ -6,7 +6,7 @@ the body is read), a 1 MB body limit (before it is parsed), the privacy check an
 
 from rest_framework.exceptions import ValidationError
 
-from backend.rate_limit import rate_limit_hit
+from backend.rate_limit import rate_limit_hit, rate_limit_hit_async
 from backend.services import StoreResult, telemetry_batch_store
 from backend.validation import ValidBatch, validate_batch
 from marcus_site.conf import marcus_setting
@@ -22,6 +22,23 @@ from marcus_site.timestamps import iso_utc
 RECEIVED = "Telemetry received"
 
 
+def _counted(client) -> dict:
+    return {
+        "scope": "telemetry-batch",
+        "client_address": client[0] if client else "",
+        "rate": marcus_setting("TELEMETRY_RATE_LIMIT"),
+    }
+
+
+def _refuse_if_waiting(wait: int | None) -> None:
+    if wait is not None:
+        raise ApiError(
+            429,
+            {"detail": f"Too many telemetry batches; try again in {wait} seconds."},
+            {"Retry-After": str(wait)},
+        )
+
+
 class TelemetryBatchIngest(FastEndpoint):
     path = "/v1/telemetry/batch"
     max_body_bytes = 1024 * 1024
@@ -29,18 +46,10 @@ class TelemetryBatchIngest(FastEndpoint):
     max_group_weight = 5000  # batches plus their milestone rows per transaction
 
     def before_body(self, client) -> None:
-        address = client[0] if client else ""
-        wait = rate_limit_hit(
-            scope="telemetry-batch",
-            client_address=address,
-            rate=marcus_setting("TELEMETRY_RATE_LIMIT"),
-        )
-        if wait is not None:
-            raise ApiError(
-                429,
-                {"detail": f"Too many telemetry batches; try again in {wait} seconds."},
-                {"Retry-After": str(wait)},
-            )
+        _refuse_if_waiting(rate_limit_hit(**_counted(client)))
+
+    async def before_body_async(self, client) -> None:
+        _refuse_if_waiting(await rate_limit_hit_async(**_counted(client)))
 
     def prepare(self, body: bytes, client) -> ValidBatch:
         try:

@@ -1,5 +1,8 @@
-"""A per-client fixed-window rate limit on Django's cache (LocMem, or Redis when ``REDIS_URL``
-is set, so that every server process shares the count).
+"""A per-client fixed-window rate limit: counted in Redis when ``REDIS_URL`` is set, so that
+every server process shares the count, else in this process's memory (Django's LocMem cache).
+
+Under ASGI the count is awaited (``rate_limit_hit_async``): one pipelined round trip to Redis
+that does not hold the event loop. The DRF view's way in counts with the same keys, blocking.
 
 The client's address is only ever used as the input of an HMAC keyed with ``SECRET_KEY``: the
 cache holds the digest, and nothing here logs or stores the address itself.
@@ -10,11 +13,15 @@ import hmac
 import logging
 import math
 import time
+import weakref
+from asyncio import AbstractEventLoop, get_running_loop
 from dataclasses import dataclass
 from functools import lru_cache
 
+import redis
+import redis.asyncio
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 logger = logging.getLogger(__name__)
 
@@ -48,23 +55,91 @@ def client_digest(address: str) -> str:
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def rate_limit_hit(*, scope: str, client_address: str, rate: str) -> int | None:
-    """Count one request of this client; the seconds to wait if it is over the limit."""
+# A client may wait this long for Redis; past it the batch is let through (see below).
+REDIS_TIMEOUT_SECONDS = 1.0
+_async_clients: "weakref.WeakKeyDictionary[AbstractEventLoop, redis.asyncio.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True)
+class _Window:
+    key: str
+    limit: Rate
+    window: int
+    now: float
+
+    def wait(self, count: int) -> int | None:
+        """None when ``count`` is within the limit, else the seconds until the next window."""
+        if count <= self.limit.requests:
+            return None
+        return max(1, math.ceil((self.window + 1) * self.limit.period_seconds - self.now))
+
+
+def _window(scope: str, client_address: str, rate: str) -> _Window:
     limit = parse_rate(rate)
     now = time.time()
     window = int(now // limit.period_seconds)
-    key = f"rate:{scope}:{client_digest(client_address)}:{window}"
+    digest = client_digest(client_address)
+    return _Window(f"marcus:rate:{scope}:{digest}:{window}", limit, window, now)
+
+
+def _unavailable(exc: Exception) -> None:
+    # A cache outage must not refuse every batch: the limit is not applied meanwhile.
+    logger.warning("rate limit not applied, counter unavailable: %s", type(exc).__name__)
+
+
+@lru_cache(maxsize=1)
+def _sync_redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=REDIS_TIMEOUT_SECONDS)
+
+
+def _async_redis() -> redis.asyncio.Redis:
+    # redis.asyncio connections belong to the event loop that opened them.
+    loop = get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        _async_clients[loop] = client
+    return client
+
+
+def _count_in_memory(window: _Window) -> int:
+    """LocMem: ``caches[...]`` is the same store in every thread and async context."""
+    cache = caches["default"]
+    if cache.add(window.key, 1, timeout=window.limit.period_seconds + 1):
+        return 1
+    return cache.incr(window.key)
+
+
+def rate_limit_hit(*, scope: str, client_address: str, rate: str) -> int | None:
+    """Count one request of this client; the seconds to wait if it is over the limit."""
+    window = _window(scope, client_address, rate)
     try:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the first request of this window
-            if cache.add(key, 1, timeout=limit.period_seconds + 1):
-                count = 1
-            else:
-                count = cache.incr(key)
-    except Exception as exc:  # noqa: BLE001 - a cache outage must not refuse every batch
-        logger.warning("rate limit not applied, cache unavailable: %s", type(exc).__name__)
+        if not settings.REDIS_URL:
+            return window.wait(_count_in_memory(window))
+        with _sync_redis().pipeline(transaction=False) as pipe:
+            count, _ = (
+                pipe.incr(window.key).expire(window.key, window.limit.period_seconds + 1).execute()
+            )
+    except Exception as exc:  # noqa: BLE001 - see _unavailable
+        _unavailable(exc)
         return None
-    if count <= limit.requests:
+    return window.wait(count)
+
+
+async def rate_limit_hit_async(*, scope: str, client_address: str, rate: str) -> int | None:
+    """``rate_limit_hit`` for the event loop: the Redis round trip is awaited."""
+    if not settings.REDIS_URL:
+        return rate_limit_hit(scope=scope, client_address=client_address, rate=rate)
+    window = _window(scope, client_address, rate)
+    try:
+        async with _async_redis().pipeline(transaction=False) as pipe:
+            pipe.incr(window.key).expire(window.key, window.limit.period_seconds + 1)
+            count, _ = await pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - see _unavailable
+        _unavailable(exc)
         return None
-    return max(1, math.ceil((window + 1) * limit.period_seconds - now))
+    return window.wait(count)

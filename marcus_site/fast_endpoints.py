@@ -114,6 +114,10 @@ class FastEndpoint:
     def before_body(self, client: tuple[str, int] | None) -> None:
         """A check before the body is read (a rate limit, say); raise ``ApiError``."""
 
+    async def before_body_async(self, client: tuple[str, int] | None) -> None:
+        """``before_body`` on the ASGI way in; override it where the check waits on I/O."""
+        self.before_body(client)
+
     # --- the DRF view's way in (WSGI, the test client) ------------------------------------
 
     def serve_sync(self, request) -> Outcome:
@@ -170,7 +174,7 @@ class FastEndpoint:
     async def _handle(self, headers: dict[str, str], client, receive) -> Outcome:
         if self.requires_key:
             await _authenticate(headers.get("authorization", ""))
-        self.before_body(client)
+        await self.before_body_async(client)
         check_length(int(headers.get("content-length") or 0), self.max_body_bytes)
         check_content_type(headers.get("content-type", ""))
         body = await _read_body(receive, self.max_body_bytes)

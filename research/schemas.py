@@ -62,8 +62,8 @@ class _DerivedCounts(_Strict):
 class AgentCoordinationData(_DerivedCounts):
     coordination_type: CoordinationType = Field(strict=False)
     agent_ids: IdentifierList
-    tasks_involved: IdentifierList = []
-    metadata: FreeForm = {}
+    tasks_involved: IdentifierList = Field(default_factory=list)
+    metadata: FreeForm = Field(default_factory=dict)
     agent_count: int | None = None
     task_count: int | None = None
 
@@ -80,7 +80,7 @@ class DecisionPointData(_DerivedCounts):
     choice_made: Label
     reasoning: Text = ""
     confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
-    metadata: FreeForm = {}
+    metadata: FreeForm = Field(default_factory=dict)
     options_count: int | None = None
 
     @model_validator(mode="after")
@@ -92,8 +92,8 @@ class DecisionPointData(_DerivedCounts):
 class TaskAssignmentData(_DerivedCounts):
     assignment_reason: Text
     agent_workload: int = Field(ge=0)
-    alternative_agents: IdentifierList = []
-    metadata: FreeForm = {}
+    alternative_agents: IdentifierList = Field(default_factory=list)
+    metadata: FreeForm = Field(default_factory=dict)
     alternative_count: int | None = None
 
     @model_validator(mode="after")
@@ -106,14 +106,14 @@ class PerformanceMetricData(_Strict):
     metric_name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
     metric_value: float = Field(allow_inf_nan=False)
     metric_unit: Annotated[str, StringConstraints(strict=True, max_length=32)] = ""
-    context: FreeForm = {}
+    context: FreeForm = Field(default_factory=dict)
 
 
 class FailureEventData(_Strict):
     failure_type: Label
     component: Label
     error_message: Text
-    context: FreeForm = {}
+    context: FreeForm = Field(default_factory=dict)
     recovery_attempted: bool = False
     recovery_successful: bool = False
 
