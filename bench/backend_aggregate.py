@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import summary_ms  # noqa: E402
+from bench.common import results_path, summary_ms  # noqa: E402
 
 SEED_BATCHES_PER_SECOND = 605
 TARGET_P50_MS = 20.0
@@ -1009,8 +1009,7 @@ def main() -> None:
 
     results = benchmark(arguments)
     print_summary(results)
-    out = ROOT / "bench" / "results" / f"backend-{results['database']}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_path("backend", results["database"], results["quick"])
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nResults: {out.relative_to(ROOT)}")
 

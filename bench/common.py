@@ -70,9 +70,16 @@ def api_key(environment: dict[str, str]) -> str:
     return manage(environment, "create_api_key", "bench").strip().splitlines()[-1]
 
 
+def results_path(name: str, database: str, quick: bool) -> Path:
+    """Where a run's results go: quick runs aside, so that the tables of docs/benchmarks.md
+    (made from ``bench/results/*.json``) always show full runs."""
+    folder = RESULTS / "quick" if quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}-{database}.json"
+
+
 def write_results(name: str, results: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}-{database_kind()}.json"
+    path = results_path(name, database_kind(), bool(results.get("quick")))
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2, default=str))
     return path
 

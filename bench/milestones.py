@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import summary_ms  # noqa: E402
+from bench.common import results_path, summary_ms  # noqa: E402
 
 TABLE = "telemetry_milestone"
 MILESTONE_TYPES = [
@@ -885,8 +885,7 @@ def main() -> None:
 
     results = benchmark(arguments)
     print_summary(results)
-    out = ROOT / "bench" / "results" / f"milestones-{results['database']}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_path("milestones", results["database"], results["quick"])
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nResults: {out.relative_to(ROOT)}")
 

@@ -86,6 +86,7 @@ def main() -> None:
         watcher.join()
         remaining = ResearchEvent.objects.count()
     results = {
+        "quick": arguments.quick,
         "expired_rows": expired,
         "kept_rows": expired // 10,
         "remaining_rows": remaining,

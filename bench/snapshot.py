@@ -111,6 +111,7 @@ def main() -> None:
             durations.append(time.perf_counter() - started)
             sizes.append(len(response.content))
         results = {
+            "quick": arguments.quick,
             "agents": AGENTS,
             "tasks": TASKS,
             "features": FEATURES,
