@@ -70,6 +70,15 @@ def backend(results: dict) -> list[dict]:
                 (best > 605) if postgres else None,
             )
         )
+    scale_out = results.get("ingest_scale_out") or {}
+    if scale_out.get("batches_per_s"):
+        rows.append(
+            figure(
+                f"batches through HTTP, {scale_out['processes']} Daphne processes, one database",
+                scale_out["batches_per_s"],
+                "batches/s",
+            )
+        )
     for aggregate in results.get("aggregate", []):
         version = aggregate.get("marcus_version")
         where = f"hours={aggregate['hours']}" + (f", marcus_version={version}" if version else "")
