@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (served by Daphne)."""
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marcus_site.settings")
@@ -16,3 +17,8 @@ require_production_secret_key()
 from marcus_site.routing import build_application  # noqa: E402
 
 application = build_application()
+
+# Everything loaded so far lives as long as the process: keep it out of the garbage
+# collector's full passes, whose pauses otherwise land on the live feed's latency.
+gc.collect()
+gc.freeze()
