@@ -251,7 +251,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
     parser.add_argument("--subscribers", type=int, default=10)
     arguments = parser.parse_args()
-    seconds = 5 if arguments.quick else 20
+    seconds = 3 if arguments.quick else 20
     processes = 2 if os.environ.get("REDIS_URL") else 1
     from tests.e2e.server import running_servers
 
