@@ -6,11 +6,11 @@ from django.utils.html import format_html, format_html_join
 
 from backend.models import TelemetryBatch
 from backend.services import installation_delete
-from marcus_site.admin_widgets import pretty_json
+from marcus_site.admin_widgets import ReadOnlyAdmin, pretty_json
 
 
 @admin.register(TelemetryBatch)
-class TelemetryBatchAdmin(admin.ModelAdmin):
+class TelemetryBatchAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "installation_id",
@@ -67,17 +67,6 @@ class TelemetryBatchAdmin(admin.ModelAdmin):
     @admin.display(description="raw batch")
     def raw_json(self, batch: TelemetryBatch) -> str:
         return pretty_json(batch.raw)
-
-    # Batches are what installations sent: looked at, never written by hand. Deleting goes
-    # through the action, which removes a whole installation.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_installation_delete_permission(self, request) -> bool:
         return request.user.has_perm("backend.delete_telemetrybatch")

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
 
-from marcus_site.admin_widgets import pretty_json
+from marcus_site.admin_widgets import ReadOnlyAdmin, pretty_json
 from research.export import csv_row, csv_writer, jsonl_line
 from research.models import EVENT_FIELDS, ResearchEvent
 from research.serializers import event_record
@@ -24,7 +24,7 @@ def _download(content: bytes, content_type: str, extension: str) -> HttpResponse
 
 
 @admin.register(ResearchEvent)
-class ResearchEventAdmin(admin.ModelAdmin):
+class ResearchEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["timestamp", "event_type", "agent_id", "task_id", "session_id"]
     list_filter = ["event_type", "agent_id", "timestamp"]
     search_fields = ["session_id", "agent_id", "task_id"]
@@ -38,16 +38,6 @@ class ResearchEventAdmin(admin.ModelAdmin):
     @admin.display(description="event data")
     def event_data_json(self, event: ResearchEvent) -> str:
         return pretty_json(event.event_data)
-
-    # A log: events are looked at and exported, never written by hand.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Export selected events as CSV")
     def export_csv(self, request, queryset):
