@@ -107,7 +107,7 @@ class MilestoneFigures(_Strict):
 class ErrorGroup(_Strict):
     error_type: ErrorType
     count: Count
-    contexts: Annotated[list[Context], Field(max_length=MAX_CONTEXTS)] = []
+    contexts: Annotated[list[Context], Field(max_length=MAX_CONTEXTS)] = Field(default_factory=list)
 
 
 def _openapi_3_0(schema: dict[str, Any]) -> None:
@@ -145,9 +145,13 @@ class TelemetryBatchIn(_Strict):
     period_end: Timestamp
     milestones: Annotated[
         dict[MilestoneType, MilestoneFigures], Field(max_length=MAX_MILESTONE_TYPES)
-    ] = {}
-    feature_usage: Annotated[dict[FeatureName, Count], Field(max_length=MAX_FEATURES)] = {}
-    errors: Annotated[list[ErrorGroup], Field(max_length=MAX_ERROR_GROUPS)] = []
+    ] = Field(default_factory=dict)
+    feature_usage: Annotated[dict[FeatureName, Count], Field(max_length=MAX_FEATURES)] = Field(
+        default_factory=dict
+    )
+    errors: Annotated[list[ErrorGroup], Field(max_length=MAX_ERROR_GROUPS)] = Field(
+        default_factory=list
+    )
 
 
 def period_problems(batch: TelemetryBatchIn, now: datetime) -> dict[str, list[str]]:

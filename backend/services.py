@@ -134,9 +134,9 @@ def _store_sqlite(batches: list[ValidBatch], received_at: datetime) -> set[Key]:
     placeholders = "(" + ", ".join(["%s"] * len(BATCH_COLUMNS)) + ")"
     inserted: set[int] = set()
     with transaction.atomic(), connection.cursor() as cursor:
-        ids = allocate_ids(TelemetryBatch, len(batches))
-        for start in range(0, len(batches), _BATCHES_PER_INSERT):
-            chunk = list(zip(ids, batches, strict=True))[start : start + _BATCHES_PER_INSERT]
+        numbered = list(zip(allocate_ids(TelemetryBatch, len(batches)), batches, strict=True))
+        for start in range(0, len(numbered), _BATCHES_PER_INSERT):
+            chunk = numbered[start : start + _BATCHES_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))}"
                 " ON CONFLICT (installation_id, period_start, period_end) DO NOTHING RETURNING id",
@@ -159,7 +159,7 @@ def _store_sqlite(batches: list[ValidBatch], received_at: datetime) -> set[Key]:
             inserted.update(row[0] for row in cursor.fetchall())
         rows = [
             (batch_id, *row, received, batch.marcus_version)
-            for batch_id, batch in zip(ids, batches, strict=True)
+            for batch_id, batch in numbered
             if batch_id in inserted
             for row in batch.milestones
         ]
@@ -169,7 +169,7 @@ def _store_sqlite(batches: list[ValidBatch], received_at: datetime) -> set[Key]:
             table, columns = _quoted_columns(BatchMilestone, MILESTONE_COLUMNS)
             marks = ", ".join(["%s"] * len(MILESTONE_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-    return {batch.key for batch_id, batch in zip(ids, batches, strict=True) if batch_id in inserted}
+    return {batch.key for batch_id, batch in numbered if batch_id in inserted}
 
 
 def telemetry_batch_store(*, batches: Sequence[ValidBatch]) -> list[StoreResult]:

@@ -46,11 +46,13 @@ def insert_rows(
         for index, convert in enumerate(_sqlite_converter(field) for field in fields)
         if convert is not None
     ]
-    prepared = [list(row) for row in rows] if converters else list(rows)
-    for row in prepared if converters else ():
-        for index, convert in converters:
-            if row[index] is not None:
-                row[index] = convert(row[index])
+    prepared = list(rows)
+    if converters:
+        prepared = [list(row) for row in prepared]
+        for row in prepared:
+            for index, convert in converters:
+                if row[index] is not None:
+                    row[index] = convert(row[index])
     if not prepared:
         return
     placeholders = ", ".join(["%s"] * len(fields))
