@@ -52,7 +52,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import results_path, summary_ms  # noqa: E402
+from bench.common import (  # noqa: E402
+    queries_and_timings,
+    query_plan,
+    results_path,
+    run_django_helper,
+    setup_django_helper,
+    summary_ms,
+)
 
 SEED_BATCHES_PER_SECOND = 605
 TARGET_P50_MS = 20.0
@@ -754,56 +761,18 @@ def measure_seed(database_url: str, hours: int, version: str | None, repeat: int
 
 def _django_helper(config: dict) -> dict:
     """In a Django process on the server's database: the endpoint's SQL, its plans, its time."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marcus_site.settings")
-    django.setup()
-    from django.db import connection
-
+    setup_django_helper()
     from backend.selectors import milestone_aggregate
 
-    captured: list[tuple[str, tuple]] = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append((sql, params))
-        return execute(sql, params, many, context)
-
     arguments = {"hours": config["hours"], "marcus_version": config.get("marcus_version")}
-    with connection.execute_wrapper(capture):
-        milestone_aggregate(**arguments)
-    timings = []
-    for _ in range(config["repeat"]):
-        began = time.perf_counter()
-        milestone_aggregate(**arguments)
-        timings.append(time.perf_counter() - began)
-    plans = []
-    with connection.cursor() as cursor:
-        for sql, params in captured:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-                plans.append("\n".join(row[0] for row in cursor.fetchall()))
-            else:
-                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-                plans.append("\n".join(str(row[-1]) for row in cursor.fetchall()))
+    captured, timings = queries_and_timings(
+        lambda: milestone_aggregate(**arguments), config["repeat"]
+    )
     return {
         "queries": [sql for sql, _ in captured],
-        "plans": plans,
+        "plans": [query_plan(sql, params) for sql, params in captured],
         "in_process": summary_ms(timings),
     }
-
-
-def run_django_helper(environment: dict, **config) -> dict:
-    completed = subprocess.run(
-        [sys.executable, __file__, "_django", json.dumps(config)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"Django helper failed:\n{completed.stderr}")
-    return json.loads(completed.stdout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -909,10 +878,13 @@ def benchmark(arguments: argparse.Namespace) -> dict:
                     ours = measure_aggregate(server.url, params, requests, warmup=10)
                     seed = measure_seed(database_url, hours, version, seed_repeat)
                     helper = run_django_helper(
+                        __file__,
                         server.environment,
-                        hours=hours,
-                        marcus_version=version,
-                        repeat=max(10, requests // 4),
+                        {
+                            "hours": hours,
+                            "marcus_version": version,
+                            "repeat": max(10, requests // 4),
+                        },
                     )
                     answer = ours.pop("answer", {})
                     variant = {

@@ -8,6 +8,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,3 +89,62 @@ def write_results(name: str, results: dict) -> Path:
 def figure(name: str, value, unit: str, target: str | None = None, met: bool | None = None) -> dict:
     """One row of a benchmark's summary table in docs/benchmarks.md."""
     return {"figure": name, "value": value, "unit": unit, "target": target, "met": met}
+
+
+# --- the SQL a selector runs, in a Django process of its own --------------------------------
+# A benchmark script runs itself as `script _django '<json config>'` with the server's
+# environment (its database), to time a selector without HTTP and show its query plans.
+
+
+def run_django_helper(script: str, environment: dict[str, str], config: dict) -> dict:
+    """``script``'s ``_django`` mode with ``config``; the JSON it prints."""
+    completed = subprocess.run(
+        [sys.executable, script, "_django", json.dumps(config)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"Django helper failed:\n{completed.stderr}")
+    return json.loads(completed.stdout)
+
+
+def setup_django_helper() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marcus_site.settings")
+    django.setup()
+
+
+def queries_and_timings(call: Callable[[], object], repeat: int) -> tuple[list, list[float]]:
+    """The statements ``call()`` runs (SQL, parameters), then its time over ``repeat`` calls."""
+    from django.db import connection
+
+    captured: list[tuple[str, tuple]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        call()
+    timings = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - began)
+    return captured, timings
+
+
+def query_plan(sql: str, params) -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())

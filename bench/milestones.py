@@ -45,7 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import results_path, summary_ms  # noqa: E402
+from bench.common import (  # noqa: E402
+    queries_and_timings,
+    query_plan,
+    results_path,
+    run_django_helper,
+    setup_django_helper,
+    summary_ms,
+)
 
 TABLE = "telemetry_milestone"
 MILESTONE_TYPES = [
@@ -562,63 +569,29 @@ def measure_metrics(url: str, key: str, params: dict, requests: int, warmup: int
 
 
 def _django_helper(config: dict) -> dict:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marcus_site.settings")
-    django.setup()
+    setup_django_helper()
     from django.db import connection
 
     from telemetry.selectors import journey_metrics
 
-    captured: list[tuple[str, tuple]] = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append((sql, params))
-        return execute(sql, params, many, context)
-
     arguments = {"hours": config["hours"], "milestone_type": config.get("milestone_type")}
-    with connection.execute_wrapper(capture):
-        journey_metrics(**arguments)
+    captured, timings = queries_and_timings(lambda: journey_metrics(**arguments), config["repeat"])
     sql, params = captured[-1]
-
-    timings = []
-    for _ in range(config["repeat"]):
-        began = time.perf_counter()
-        journey_metrics(**arguments)
-        timings.append(time.perf_counter() - began)
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = query_plan(sql, params)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             literal_sql = cursor.cursor.mogrify(sql, params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
-            literal_sql = sql % tuple(
-                "'" + str(value).replace("'", "''") + "'" if isinstance(value, str) else value
-                for value in params
-            )
+    else:
+        literal_sql = sql % tuple(
+            "'" + str(value).replace("'", "''") + "'" if isinstance(value, str) else value
+            for value in params
+        )
     return {
         "arguments": arguments,
         "sql": literal_sql,
         "plan": plan,
         "in_process": summary_ms(timings),
     }
-
-
-def run_django_helper(environment: dict, **config) -> dict:
-    completed = subprocess.run(
-        [sys.executable, __file__, "_django", json.dumps(config)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"Django helper failed:\n{completed.stderr}")
-    return json.loads(completed.stdout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,10 +767,13 @@ def benchmark(arguments: argparse.Namespace) -> dict:
                         for _ in range(repeat)
                     ]
                     explain = run_django_helper(
+                        __file__,
                         environment,
-                        hours=params.get("hours", 24),
-                        milestone_type=params.get("milestone_type"),
-                        repeat=max(requests // 4, 10),
+                        {
+                            "hours": params.get("hours", 24),
+                            "milestone_type": params.get("milestone_type"),
+                            "repeat": max(requests // 4, 10),
+                        },
                     )
                     statuses = Counter()
                     for one in rounds:

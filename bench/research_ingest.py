@@ -41,6 +41,7 @@ from bench.common import (
     database_kind,
     figure,
     machine,
+    query_plan,
     summary_ms,
     write_results,
 )
@@ -260,18 +261,11 @@ def analyze() -> None:
 
 
 def explain(filters: dict) -> str:
-    from django.db import connection
-
     from research.selectors import LIST_FIELDS, EventFilters, filtered_events
 
     query = filtered_events(EventFilters(**filters)).order_by("-timestamp", "-feed_id")
     sql, params = query.values(*LIST_FIELDS)[:101].query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(" ".join(str(col) for col in row) for row in cursor.fetchall())
+    return query_plan(sql, params)
 
 
 def timed_gets(url: str, key: str, params: dict, count: int) -> dict:
